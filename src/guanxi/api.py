@@ -1,0 +1,22 @@
+"""The REST API at /api/v1/: one NinjaAPI, each app adds its router."""
+
+from guanxi import __version__
+from guanxi.platform.api import router as platform_router
+from guanxi.platform.apiframework import create_api
+
+api = create_api(
+    title="Guanxi API",
+    version="1",
+    description=(
+        "REST API of Guanxi, the open-source CRM. Authenticate with "
+        "`Authorization: Bearer <token>` (create one with `guanxi token create` or "
+        "POST /api/v1/tokens) or with the web session plus the X-CSRFToken header. Errors are "
+        "RFC 9457 problem details with a stable `code`. Lists use cursor pagination. Updates "
+        "need the version you read (If-Match or `version`); POSTs accept Idempotency-Key. "
+        f"Server {__version__}."
+    ),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+api.add_router("/", platform_router)

@@ -1,0 +1,48 @@
+"""Shared behaviour of Guanxi's commands: one-line errors and exit status 2 on bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from guanxi.platform.errors import GuanxiError
+from guanxi.platform.models import Membership, User, Workspace
+
+
+def fail(message: str) -> CommandError:
+    return CommandError(message, returncode=2)
+
+
+class GuanxiCommand(BaseCommand):
+    def execute(self, *args: Any, **options: Any) -> Any:
+        try:
+            return super().execute(*args, **options)
+        except GuanxiError as exc:
+            raise fail(exc.detail) from exc
+
+    @staticmethod
+    def workspace(slug: str) -> Workspace:
+        workspace = Workspace.objects.filter(slug=slug).first()
+        if workspace is None:
+            raise fail(f"unknown workspace {slug!r}")
+        return workspace
+
+    @staticmethod
+    def user(username: str) -> User:
+        user = User.objects.filter(username__iexact=username).first()
+        if user is None:
+            raise fail(f"unknown user {username!r}")
+        return user
+
+    @staticmethod
+    def membership(workspace: Workspace, username: str) -> Membership:
+        membership = (
+            Membership.objects.for_workspace(workspace)
+            .select_related("user", "workspace")
+            .filter(user__username__iexact=username)
+            .first()
+        )
+        if membership is None:
+            raise fail(f"user {username!r} is not a member of workspace {workspace.slug!r}")
+        return membership

@@ -1,0 +1,1 @@
+"""Web shell: base templates, navigation, sign-in, vendored static assets."""
