@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
+from ninja.responses import Status
 
 from guanxi.platform import selectors, services
 from guanxi.platform.apiframework import CursorPage, Problem, keyset_page, with_etag
@@ -237,14 +238,14 @@ def list_users(
 
 
 @router.post("/users", response={201: MemberOut, **WRITE_ERRORS}, summary="Add a user")
-def create_user(request: HttpRequest, payload: MemberCreate) -> tuple[int, dict[str, Any]]:
+def create_user(request: HttpRequest, payload: MemberCreate) -> Status:
     membership: Membership = request.auth
     require_add(membership, Membership.object_type)
     role = _role_by_key(membership, payload.role)
     team = _team_by_id(membership, payload.team)
     manager = _manager_by_id(membership, payload.manager)
     new_member = _create_member(membership, payload, role=role, team=team, manager=manager)
-    return 201, _member_out(new_member)
+    return Status(201, _member_out(new_member))
 
 
 def _create_member(
@@ -318,10 +319,10 @@ def update_user(
 
 
 @router.delete("/users/{member_id}", response={204: None, **ERRORS}, summary="Remove a user")
-def delete_user(request: HttpRequest, member_id: str) -> tuple[int, None]:
+def delete_user(request: HttpRequest, member_id: str) -> Status:
     member = _visible_member(request, member_id, action="delete")
     services.remove_member(membership=member, by=request.user)
-    return 204, None
+    return Status(204, None)
 
 
 # --- teams ------------------------------------------------------------------------------------
@@ -361,11 +362,11 @@ def list_teams(
 
 
 @router.post("/teams", response={201: TeamOut, **WRITE_ERRORS}, summary="Create a team")
-def create_team(request: HttpRequest, payload: TeamCreate) -> tuple[int, dict[str, Any]]:
+def create_team(request: HttpRequest, payload: TeamCreate) -> Status:
     membership: Membership = request.auth
     require_add(membership, Team.object_type)
     team = services.create_team(workspace=membership.workspace, name=payload.name, by=request.user)
-    return 201, _team_out(team)
+    return Status(201, _team_out(team))
 
 
 @router.get("/teams/{team_id}", response={200: TeamOut, **ERRORS}, summary="One team")
@@ -393,10 +394,10 @@ def update_team(
 
 
 @router.delete("/teams/{team_id}", response={204: None, **ERRORS}, summary="Delete a team")
-def delete_team(request: HttpRequest, team_id: str) -> tuple[int, None]:
+def delete_team(request: HttpRequest, team_id: str) -> Status:
     team = get_visible_or_404(Team, user=request.auth, public_id=team_id, action="delete")
     services.delete_team(team=team, by=request.user)
-    return 204, None
+    return Status(204, None)
 
 
 # --- roles ------------------------------------------------------------------------------------
@@ -445,7 +446,7 @@ def list_roles(
 
 
 @router.post("/roles", response={201: RoleOut, **WRITE_ERRORS}, summary="Create a role")
-def create_role(request: HttpRequest, payload: RoleCreate) -> tuple[int, dict[str, Any]]:
+def create_role(request: HttpRequest, payload: RoleCreate) -> Status:
     membership: Membership = request.auth
     require_add(membership, Role.object_type)
     role = services.create_role(
@@ -455,7 +456,7 @@ def create_role(request: HttpRequest, payload: RoleCreate) -> tuple[int, dict[st
         permissions=payload.permissions,
         by=request.user,
     )
-    return 201, _role_out(role)
+    return Status(201, _role_out(role))
 
 
 @router.get("/roles/{role_id}", response={200: RoleOut, **ERRORS}, summary="One role")
@@ -529,13 +530,13 @@ def list_tokens(
 
 
 @router.post("/tokens", response={201: TokenCreated, **WRITE_ERRORS}, summary="New own token")
-def create_token(request: HttpRequest, payload: TokenCreate) -> tuple[int, dict[str, Any]]:
+def create_token(request: HttpRequest, payload: TokenCreate) -> Status:
     membership: Membership = request.auth
     require_add(membership, ApiToken.object_type)
     token, raw = services.create_api_token(
         membership=membership, name=payload.name, expires_at=payload.expires_at, by=request.user
     )
-    return 201, _token_out(token) | {"token": raw}
+    return Status(201, _token_out(token) | {"token": raw})
 
 
 @router.get("/tokens/{token_id}", response={200: TokenOut, **ERRORS}, summary="One token")
@@ -550,10 +551,10 @@ def get_token(request: HttpRequest, token_id: str) -> dict[str, Any]:
 
 
 @router.delete("/tokens/{token_id}", response={204: None, **ERRORS}, summary="Revoke a token")
-def revoke_token(request: HttpRequest, token_id: str) -> tuple[int, None]:
+def revoke_token(request: HttpRequest, token_id: str) -> Status:
     token = get_visible_or_404(ApiToken, user=request.auth, public_id=token_id, action="delete")
     services.revoke_api_token(token=token, by=request.user)
-    return 204, None
+    return Status(204, None)
 
 
 # --- audit log --------------------------------------------------------------------------------
