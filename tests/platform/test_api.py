@@ -176,7 +176,9 @@ class TestOptimisticLocking:
 
     def test_stale_version_is_409_with_current_version(self, api, admin, team):
         client = api(admin)
-        assert client.patch(f"/teams/{team.public_id}", {"name": "A", "version": 1}).status_code == 200
+        assert (
+            client.patch(f"/teams/{team.public_id}", {"name": "A", "version": 1}).status_code == 200
+        )
         stale = client.patch(f"/teams/{team.public_id}", {"name": "B", "version": 1})
         assert stale.status_code == 409
         assert stale.json()["code"] == "version_conflict"
