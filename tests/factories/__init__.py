@@ -1,48 +1,81 @@
-"""Factories that build records through the services, as the app does."""
+"""factory_boy factories that build records through the services, as the app does, so
+tests get default roles, manager-tree paths and audit events exactly like real data."""
 
 from __future__ import annotations
 
-import itertools
+import factory
 
 from guanxi.platform import services
 from guanxi.platform.models import Membership, Role, Team, User, Workspace
 
-_seq = itertools.count(1)
+
+class WorkspaceFactory(factory.Factory):
+    class Meta:
+        model = Workspace
+
+    slug = factory.Sequence(lambda n: f"ws-{n}")
+    name = "ACME 贸易"
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return services.create_workspace(**kwargs)
 
 
-def make_workspace(*, slug: str | None = None, name: str = "ACME 贸易", **kwargs) -> Workspace:
-    n = next(_seq)
-    return services.create_workspace(slug=slug or f"ws-{n}", name=name, **kwargs)
+class TeamFactory(factory.Factory):
+    class Meta:
+        model = Team
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return services.create_team(**kwargs)
 
 
-def make_team(*, workspace: Workspace, name: str | None = None) -> Team:
-    return services.create_team(workspace=workspace, name=name or f"Team {next(_seq)}")
+class UserFactory(factory.Factory):
+    class Meta:
+        model = User
 
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = None
 
-def make_user(*, username: str | None = None, password: str | None = None, **kwargs) -> User:
-    return services.create_user(
-        username=username or f"user{next(_seq)}", password=password, **kwargs
-    )
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return services.create_user(**kwargs)
 
 
 def role(workspace: Workspace, key: str) -> Role:
     return Role.objects.for_workspace(workspace).get(key=key)
 
 
-def make_member(
-    *,
-    workspace: Workspace,
-    role_key: str = "sales_rep",
-    team: Team | None = None,
-    manager: Membership | None = None,
-    username: str | None = None,
-    password: str | None = None,
-) -> Membership:
-    user = make_user(username=username, password=password)
-    return services.add_member(
-        workspace=workspace,
-        user=user,
-        role=role(workspace, role_key),
-        team=team,
-        manager=manager,
-    )
+class MembershipFactory(factory.Factory):
+    """``MembershipFactory(workspace=ws, role_key="sales_manager", team=t, manager=m)``."""
+
+    class Meta:
+        model = Membership
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    role_key = "sales_rep"
+    team = None
+    manager = None
+    username = None
+    password = None
+
+    @classmethod
+    def _create(cls, model_class, *, workspace, role_key, team, manager, username, password):
+        user = UserFactory(**({"username": username} if username else {}), password=password)
+        return services.add_member(
+            workspace=workspace,
+            user=user,
+            role=role(workspace, role_key),
+            team=team,
+            manager=manager,
+        )
+
+
+# Short names used throughout the tests.
+make_workspace = WorkspaceFactory
+make_team = TeamFactory
+make_user = UserFactory
+make_member = MembershipFactory

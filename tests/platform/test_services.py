@@ -187,3 +187,17 @@ class TestSignInAudit:
         client.post("/login/", {"username": "ghost", "password": "x"})
         event = AuditEvent.objects.get(action="auth.sign_in_failed")
         assert event.workspace is None and event.actor_label == "ghost"
+
+
+class TestLazyWorkspaceFilter:
+    def test_queryset_built_before_a_workspace_is_active(self, workspace):
+        other = make_workspace(slug="other")
+        mine = make_team(workspace=workspace, name="Mine")
+        theirs = make_team(workspace=other, name="Theirs")
+        teams = Team.objects.all()  # built at "import time", evaluated later
+        with acting_in(workspace):
+            assert list(teams.all()) == [mine]
+        with acting_in(other):
+            assert list(teams.all()) == [theirs]
+        with pytest.raises(WorkspaceNotActive):
+            teams.count()

@@ -93,6 +93,17 @@ class WorkspaceQuerySet(models.QuerySet):
         return restrict(self, user=user, action=action)
 
 
+class ActiveWorkspaceId(models.Expression):
+    """The active workspace's id, read when the SQL is compiled, not when the queryset is
+    built: querysets made at import time (form fields, class attributes) stay correct, and
+    one evaluated with no workspace active raises WorkspaceNotActive instead of leaking."""
+
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "%s", [require_workspace().pk]
+
+
 class WorkspaceManager(models.Manager.from_queryset(WorkspaceQuerySet)):  # type: ignore[misc]
     """Rows of the active workspace only, soft-deleted rows left out.
 
@@ -105,7 +116,7 @@ class WorkspaceManager(models.Manager.from_queryset(WorkspaceQuerySet)):  # type
         return WorkspaceQuerySet(self.model, using=self._db)
 
     def get_queryset(self) -> WorkspaceQuerySet:
-        return self.for_workspace(require_workspace())
+        return self._unscoped().alive().filter(workspace_id=ActiveWorkspaceId())
 
     def for_workspace(
         self, workspace: Workspace | int, *, include_deleted: bool = False
