@@ -215,6 +215,21 @@ class TestIdempotency:
         response = api(other_admin).post("/teams", {"name": "South"}, {"Idempotency-Key": "same"})
         assert response.status_code == 201
 
+    def test_in_progress_then_abandoned(self, api, admin):
+        from guanxi.platform.models import IdempotencyRecord
+
+        scope = f"membership:{admin.pk}"
+        record = IdempotencyRecord.objects.create(scope=scope, key="k-4", fingerprint="x")
+        client = api(admin)
+        busy = client.post("/teams", {"name": "West"}, {"Idempotency-Key": "k-4"})
+        assert busy.status_code == 409
+        assert busy.json()["code"] == "idempotency_key_in_progress"
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            created_at=timezone.now() - timedelta(minutes=10)
+        )
+        retried = client.post("/teams", {"name": "West"}, {"Idempotency-Key": "k-4"})
+        assert retried.status_code == 201
+
     def test_failed_request_can_be_retried(self, api, admin):
         client = api(admin)
         headers = {"Idempotency-Key": "k-3"}

@@ -15,6 +15,8 @@ from guanxi.platform.models import IdempotencyRecord
 from guanxi.platform.problems import problem_response
 
 KEEP_FOR = timedelta(hours=24)
+# A request still "in progress" after this long died with its process: let a retry run.
+ABANDONED_AFTER = timedelta(minutes=5)
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -49,6 +51,12 @@ class IdempotencyMiddleware:
             )
         scope = f"membership:{membership.pk}"
         fingerprint = _fingerprint(request)
+        IdempotencyRecord.objects.filter(
+            scope=scope,
+            key=key,
+            status_code__isnull=True,
+            created_at__lt=timezone.now() - ABANDONED_AFTER,
+        ).delete()
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
