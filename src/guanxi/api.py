@@ -1,6 +1,7 @@
 """The REST API at /api/v1/: one NinjaAPI, each app adds its router."""
 
 from guanxi import __version__
+from guanxi.customers.api import router as customers_router
 from guanxi.platform.api import router as platform_router
 from guanxi.platform.apiframework import create_api
 
@@ -20,3 +21,4 @@ api = create_api(
     openapi_url="/openapi.json",
 )
 api.add_router("/", platform_router)
+api.add_router("/", customers_router)

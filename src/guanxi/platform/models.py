@@ -371,3 +371,71 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+class Tag(WorkspaceModel):
+    """A label users put on records (accounts, contacts, later anything taggable)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    color = models.CharField(_("colour"), max_length=7, blank=True, default="")
+
+    public_id_prefix = "tag"
+    object_type = "platform.tag"
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "name"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="tag_unique_name_per_workspace",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomField(WorkspaceModel):
+    """A typed field administrators add to an object type; values live in the record's
+    ``custom_fields`` JSON, validated by ``guanxi.platform.customfields``."""
+
+    class FieldType(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Number")
+        MONEY = "money", _("Money")
+        DATE = "date", _("Date")
+        CHOICE = "choice", _("Choice")
+        MULTI_CHOICE = "multi_choice", _("Multiple choice")
+        BOOLEAN = "boolean", _("Yes/no")
+
+    applies_to = models.CharField(
+        _("object type"), max_length=64, help_text=_("e.g. customers.contact")
+    )
+    key = models.CharField(_("key"), max_length=50, validators=[SLUG_VALIDATOR])
+    label = models.CharField(_("label"), max_length=200)
+    field_type = models.CharField(_("type"), max_length=20, choices=FieldType.choices)
+    choices = models.JSONField(
+        _("choices"), default=list, blank=True, help_text=_("For choice fields: allowed values.")
+    )
+    required = models.BooleanField(_("required"), default=False)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    history = HistoricalRecords()
+
+    public_id_prefix = "cf"
+    object_type = "platform.customfield"
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "applies_to", "key"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="customfield_unique_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.applies_to}.{self.key}"

@@ -184,3 +184,20 @@ register_object_type(
         defaults={"analyst": {}},
     )
 )
+register_object_type(
+    ObjectType(
+        key="platform.tag",
+        label=_("Tag"),
+        actions=("view", "add", "change", "delete"),
+        fallback={"view": ALL, "add": ALL},
+        defaults={"analyst": {"view": ALL}},
+    )
+)
+register_object_type(
+    ObjectType(
+        key="platform.customfield",
+        label=_("Custom field"),
+        actions=("view", "add", "change", "delete"),
+        fallback={"view": ALL},
+    )
+)

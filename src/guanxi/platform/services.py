@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import zoneinfo
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,14 +24,30 @@ from guanxi.platform.errors import ValidationFailed
 from guanxi.platform.models import (
     SLUG_VALIDATOR,
     ApiToken,
+    CustomField,
     Membership,
     Role,
+    Tag,
     Team,
     User,
     Workspace,
 )
 from guanxi.platform.permissions import DEFAULT_ROLES, validate_grants
 from guanxi.platform.versioning import save_versioned
+
+WorkspaceInitializer = Callable[..., None]
+_workspace_initializers: list[WorkspaceInitializer] = []
+
+
+def register_workspace_initializer(initializer: WorkspaceInitializer) -> WorkspaceInitializer:
+    """Apps add what every new workspace starts with (e.g. default lifecycle stages).
+
+    The initializer is called as ``initializer(workspace=ws, by=user_or_None)`` inside the
+    workspace's creating transaction.
+    """
+    _workspace_initializers.append(initializer)
+    return initializer
+
 
 TOKEN_PREFIX = "gx_"
 LANGUAGE_CODES = ("en", "zh-hans", "zh-hant")
@@ -95,6 +112,8 @@ def create_workspace(
     )
     for key, label in DEFAULT_ROLES.items():
         Role(workspace=workspace, key=key, name=str(label), is_system=True, created_by=by).save()
+    for initializer in _workspace_initializers:
+        initializer(workspace=workspace, by=by)
     record_audit(action="workspace.created", actor=by, workspace=workspace, obj=workspace)
     return workspace
 
@@ -511,3 +530,116 @@ def guard_unique(callable_: Any, *, field: str, message: str) -> Any:
             return callable_()
     except IntegrityError as exc:
         raise ValidationFailed([(field, message)]) from exc
+
+
+# --- tags and custom fields -------------------------------------------------------------------
+def get_or_create_tags(*, workspace: Workspace, names: list[str], by: User | None) -> list[Tag]:
+    """Tags by name, creating the missing ones (names are trimmed; empty names refused)."""
+    cleaned = list(dict.fromkeys(name.strip() for name in names))
+    if any(not name or len(name) > 100 for name in cleaned):
+        raise ValidationFailed([("tags", "tag names must have 1 to 100 characters")])
+    existing = {t.name: t for t in Tag.objects.for_workspace(workspace).filter(name__in=cleaned)}
+    for name in cleaned:
+        if name not in existing:
+            tag = Tag(workspace=workspace, name=name, created_by=by, updated_by=by)
+            tag.save()
+            existing[name] = tag
+    return [existing[name] for name in cleaned]
+
+
+def _custom_field_errors(*, field_type: str, choices: Any, label: str) -> list[tuple[str, str]]:
+    errors = []
+    if field_type not in CustomField.FieldType.values:
+        errors.append(("field_type", f"must be one of {', '.join(CustomField.FieldType.values)}"))
+    needs_choices = field_type in (CustomField.FieldType.CHOICE, CustomField.FieldType.MULTI_CHOICE)
+    if needs_choices and (
+        not isinstance(choices, list)
+        or not choices
+        or any(not isinstance(c, str) or not c.strip() for c in choices)
+        or len(set(choices)) != len(choices)
+    ):
+        errors.append(("choices", "must be a non-empty list of distinct, non-empty strings"))
+    if not label.strip():
+        errors.append(("label", "must not be empty"))
+    return errors
+
+
+@transaction.atomic
+def create_custom_field(
+    *,
+    workspace: Workspace,
+    applies_to: str,
+    key: str,
+    label: str,
+    field_type: str,
+    choices: list[str] | None = None,
+    required: bool = False,
+    position: int = 0,
+    by: User | None = None,
+) -> CustomField:
+    from guanxi.platform.permissions import object_types
+
+    errors = _check_slug("key", key)
+    errors += _custom_field_errors(field_type=field_type, choices=choices or [], label=label)
+    if applies_to not in object_types():
+        errors.append(("applies_to", f"unknown object type {applies_to!r}"))
+    elif CustomField.objects.for_workspace(workspace).filter(applies_to=applies_to, key=key):
+        errors.append(("key", f"{applies_to} already has a field {key!r}"))
+    if errors:
+        raise ValidationFailed(errors)
+    field = CustomField(
+        workspace=workspace,
+        applies_to=applies_to,
+        key=key,
+        label=label.strip(),
+        field_type=field_type,
+        choices=choices or [],
+        required=required,
+        position=position,
+        created_by=by,
+        updated_by=by,
+    )
+    field.save()
+    record_audit(action="customfield.created", actor=by, workspace=workspace, obj=field)
+    return field
+
+
+@transaction.atomic
+def update_custom_field(
+    *,
+    field: CustomField,
+    by: User,
+    expected_version: int,
+    label: str | None = None,
+    choices: list[str] | None = None,
+    required: bool | None = None,
+    position: int | None = None,
+) -> CustomField:
+    """Relabel, reorder, change choices or the required flag; key and type stay fixed
+    (stored values were validated against them)."""
+    changes = {
+        name: value
+        for name, value in (
+            ("label", label),
+            ("choices", choices),
+            ("required", required),
+            ("position", position),
+        )
+        if value is not None
+    }
+    for name, value in changes.items():
+        setattr(field, name, value.strip() if isinstance(value, str) else value)
+    errors = _custom_field_errors(
+        field_type=field.field_type, choices=field.choices, label=field.label
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return save_versioned(field, expected_version=expected_version, by=by, fields=changes)
+
+
+@transaction.atomic
+def delete_custom_field(*, field: CustomField, by: User) -> None:
+    """Soft-delete the definition; stored values stay in the records' JSON, unused."""
+    field.deleted_at, field.deleted_by = timezone.now(), by
+    field.save(update_fields=["deleted_at", "deleted_by"])
+    record_audit(action="customfield.deleted", actor=by, workspace=field.workspace, obj=field)

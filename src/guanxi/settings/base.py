@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "guanxi.platform",
+    "guanxi.customers",
     "guanxi.web",
 ]
 

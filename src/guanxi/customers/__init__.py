@@ -1,0 +1,1 @@
+"""Customer master: accounts, contacts, contact points with consent, addresses, lifecycle stages."""

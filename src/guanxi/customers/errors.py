@@ -1,0 +1,41 @@
+"""Errors of the customer master."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guanxi.platform.errors import Conflict
+
+
+class ContactPointClash(Conflict):
+    """A phone/e-mail/messaging id already belongs to another customer (REQUIREMENTS §1:
+    one customer per identifier unless explicitly shared, e.g. a household phone)."""
+
+    code = "contact_point_taken"
+    title = "Contact point belongs to another customer"
+
+    def __init__(self, *, field: str, value: str, existing: dict[str, Any] | None) -> None:
+        self.field, self.value, self.existing = field, value, existing
+        owner = (
+            f"{existing['type']} “{existing['display_name']}” ({existing['id']})"
+            if existing
+            else "another customer you cannot see"
+        )
+        super().__init__(
+            f"{field}: {value} already belongs to {owner}. Mark it shared to use it for both."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"field": self.field, "existing": self.existing}
+
+
+class DuplicateExternalId(Conflict):
+    code = "external_id_taken"
+    title = "External id already used"
+
+    def __init__(self, *, object_type: str, external_id: str, existing_id: str | None) -> None:
+        self.existing_id = existing_id
+        super().__init__(f"{object_type} with external_id {external_id!r} already exists.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"field": "external_id", "existing_id": self.existing_id}

@@ -1,0 +1,374 @@
+"""The customer master: accounts (organizations), contacts (people), how they relate, how to
+reach them (contact points with consent), where they are (addresses), and lifecycle stages.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from guanxi.platform.models import SLUG_VALIDATOR, Tag, Team, WorkspaceModel
+
+
+class LifecycleStage(WorkspaceModel):
+    """A step of the customer lifecycle, defined per workspace (REQUIREMENTS §1; seed 003)."""
+
+    key = models.CharField(_("key"), max_length=50, validators=[SLUG_VALIDATOR])
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_default = models.BooleanField(_("default for new customers"), default=False)
+
+    public_id_prefix = "stage"
+    object_type = "customers.lifecyclestage"
+
+    class Meta:
+        verbose_name = _("lifecycle stage")
+        verbose_name_plural = _("lifecycle stages")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "key"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="stage_unique_key_per_workspace",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(WorkspaceModel):
+    """What accounts and contacts share: owner, team, stage, tags, custom fields, source."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    lifecycle_stage = models.ForeignKey(
+        LifecycleStage,
+        verbose_name=_("lifecycle stage"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    external_id = models.CharField(
+        _("external id"), max_length=100, blank=True, help_text=_("Id in the source system.")
+    )
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # Space-separated search terms (original, simplified/traditional, pinyin, initials).
+    search_document = models.TextField(blank=True, default="", editable=False)
+    sort_key = models.CharField(max_length=300, blank=True, default="", editable=False)
+
+    owner_field = "owner"
+    team_field = "team"
+
+    class Meta:
+        abstract = True
+
+
+class Account(Customer):
+    """An organization: a company, a group, a public body."""
+
+    class Size(models.TextChoices):
+        MICRO = "micro", _("1–9 employees")
+        SMALL = "small", _("10–49 employees")
+        MEDIUM = "medium", _("50–249 employees")
+        LARGE = "large", _("250–999 employees")
+        ENTERPRISE = "enterprise", _("1000+ employees")
+
+    name = models.CharField(_("name"), max_length=300)
+    legal_name = models.CharField(_("legal name"), max_length=300, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    size = models.CharField(_("size"), max_length=20, choices=Size.choices, blank=True)
+    website = models.CharField(_("website"), max_length=300, blank=True)
+    region = models.CharField(
+        _("country/region"), max_length=2, blank=True, help_text=_("ISO 3166 code")
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subsidiaries",
+    )
+    value_tier = models.CharField(_("value tier"), max_length=20, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="+")
+    history = HistoricalRecords(excluded_fields=["search_document", "sort_key"])
+
+    public_id_prefix = "acc"
+    object_type = "customers.account"
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"],
+                condition=models.Q(deleted_at__isnull=True) & ~models.Q(external_id=""),
+                name="account_unique_external_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "sort_key", "id"], name="account_ws_sort"),
+            models.Index(fields=["workspace", "owner", "id"], name="account_ws_owner"),
+            models.Index(fields=["workspace", "-updated_at", "-id"], name="account_ws_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(Customer):
+    """A person: someone at an account, or an individual consumer with no account."""
+
+    class Gender(models.TextChoices):
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+
+    family_name = models.CharField(_("family name"), max_length=150, blank=True)
+    given_name = models.CharField(_("given name"), max_length=150, blank=True)
+    display_name = models.CharField(_("name"), max_length=300, editable=False)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=200, blank=True)
+    interests = models.TextField(_("interests"), blank=True)
+    preferred_language = models.CharField(_("preferred language"), max_length=10, blank=True)
+    preferred_channel = models.CharField(_("preferred channel"), max_length=20, blank=True)
+    value_tier = models.CharField(_("value tier"), max_length=20, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="+")
+    accounts = models.ManyToManyField(
+        Account, through="AccountContact", related_name="contacts", blank=True
+    )
+    history = HistoricalRecords(excluded_fields=["search_document", "sort_key"])
+
+    public_id_prefix = "con"
+    object_type = "customers.contact"
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"],
+                condition=models.Q(deleted_at__isnull=True) & ~models.Q(external_id=""),
+                name="contact_unique_external_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "sort_key", "id"], name="contact_ws_sort"),
+            models.Index(fields=["workspace", "owner", "id"], name="contact_ws_owner"),
+            models.Index(fields=["workspace", "-updated_at", "-id"], name="contact_ws_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class AccountContact(WorkspaceModel):
+    """A person's role at an organization, with the time they held it."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    role = models.CharField(_("role"), max_length=100, blank=True)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    started_on = models.DateField(_("since"), null=True, blank=True)
+    ended_on = models.DateField(_("until"), null=True, blank=True)
+
+    public_id_prefix = "rel"
+    object_type = "customers.contact"
+
+    class Meta:
+        verbose_name = _("account relationship")
+        verbose_name_plural = _("account relationships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "contact"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="account_contact_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} @ {self.account}"
+
+
+class ContactPoint(WorkspaceModel):
+    """A way to reach a customer: phone, e-mail, messaging id, fax or web address."""
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        EMAIL = "email", _("E-mail")
+        WECHAT = "wechat", _("WeChat")
+        QQ = "qq", _("QQ")
+        WHATSAPP = "whatsapp", _("WhatsApp")
+        LINE = "line", _("LINE")
+        FAX = "fax", _("Fax")
+        WEB = "web", _("Web")
+
+    class Label(models.TextChoices):
+        WORK = "work", _("Work")
+        MOBILE = "mobile", _("Mobile")
+        HOME = "home", _("Home")
+        OTHER = "other", _("Other")
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="contact_points"
+    )
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="contact_points"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    label = models.CharField(_("type"), max_length=20, choices=Label.choices, blank=True)
+    value = models.CharField(_("value"), max_length=320, help_text=_("Normalized (E.164)"))
+    match_key = models.CharField(max_length=320, editable=False)
+    raw_value = models.CharField(_("as typed"), max_length=320, blank=True)
+    # Reversed national digits of phone numbers: "ends with 8000" becomes an indexed prefix.
+    digits_reversed = models.CharField(max_length=20, blank=True, default="", editable=False)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    is_verified = models.BooleanField(_("verified"), default=False)
+    is_shared = models.BooleanField(
+        _("shared"), default=False, help_text=_("May also belong to other customers (household).")
+    )
+    history = HistoricalRecords()
+
+    public_id_prefix = "cp"
+    object_type = "customers.contact"
+
+    class Meta:
+        verbose_name = _("contact point")
+        verbose_name_plural = _("contact points")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(contact__isnull=False) ^ models.Q(account__isnull=False),
+                name="contact_point_has_one_customer",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "kind", "match_key"], name="cp_ws_kind_key"),
+            models.Index(fields=["workspace", "digits_reversed"], name="cp_ws_digits"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class Consent(WorkspaceModel):
+    """A customer's yes or no to being contacted on one contact point for one purpose.
+
+    Append-only per contact point and purpose: the newest row is the current state, older
+    rows are the evidence of when and how it changed (who recorded it, from what source).
+    """
+
+    class Purpose(models.TextChoices):
+        MARKETING = "marketing", _("Marketing")
+        SERVICE = "service", _("Service")
+        TRANSACTIONAL = "transactional", _("Transactional")
+
+    class Status(models.TextChoices):
+        GRANTED = "granted", _("Granted")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    contact_point = models.ForeignKey(
+        ContactPoint, on_delete=models.CASCADE, related_name="consents"
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    source = models.CharField(
+        _("source"), max_length=200, help_text=_("Where it was given, e.g. web form, call.")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    public_id_prefix = "cons"
+    object_type = "customers.contact"
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        indexes = [
+            models.Index(
+                fields=["contact_point", "purpose", "-recorded_at", "-id"], name="consent_latest"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_point} {self.purpose}: {self.status}"
+
+
+class Address(WorkspaceModel):
+    """A postal address in the form its country uses.
+
+    Chinese form: ``region`` = province (省), ``city`` (市), ``district`` (区/县), ``street``;
+    Western form: ``street``/``street2``, ``city``, ``region`` = state, ``postcode``.
+    """
+
+    class Label(models.TextChoices):
+        WORK = "work", _("Work")
+        HOME = "home", _("Home")
+        BILLING = "billing", _("Billing")
+        SHIPPING = "shipping", _("Shipping")
+        OTHER = "other", _("Other")
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="addresses"
+    )
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="addresses"
+    )
+    label = models.CharField(_("type"), max_length=20, choices=Label.choices, default="work")
+    country = models.CharField(_("country/region"), max_length=2, help_text=_("ISO 3166 code"))
+    region = models.CharField(_("province/state"), max_length=100, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    district = models.CharField(_("district"), max_length=100, blank=True)
+    street = models.CharField(_("street"), max_length=300, blank=True)
+    street2 = models.CharField(_("street (line 2)"), max_length=300, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    history = HistoricalRecords()
+
+    public_id_prefix = "addr"
+    object_type = "customers.contact"
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(contact__isnull=False) ^ models.Q(account__isnull=False),
+                name="address_has_one_customer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return format_address(self)
+
+
+EAST_ASIAN_ORDER = {"CN", "HK", "MO", "TW", "JP", "KR"}
+
+
+def format_address(address: Address) -> str:
+    """One line, in the order the country writes it: largest first in East Asia."""
+    if address.country in EAST_ASIAN_ORDER:
+        parts = [address.region, address.city, address.district, address.street, address.street2]
+        text = "".join(p for p in parts if p)
+        return f"{text} {address.postcode}".strip()
+    parts = [address.street, address.street2, address.city, address.region, address.postcode]
+    return ", ".join(p for p in parts if p) + (f", {address.country}" if address.country else "")

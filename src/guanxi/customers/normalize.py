@@ -1,0 +1,344 @@
+"""Normalizing what people type into the customer master: phone numbers (E.164), e-mail
+addresses, messaging ids, Chinese and Western names, and the search terms that let one box
+find 张伟 by "zhangwei", "zhang wei", "zw", 張偉 or "Wei Zhang".
+
+Pure functions: no models, no database.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pypinyin import Style, lazy_pinyin
+
+
+class InvalidContactValue(ValueError):
+    def __init__(self, *, kind: str, reason: str) -> None:
+        self.kind, self.reason = kind, reason
+        super().__init__(f"{kind}: {reason}")
+
+
+# --- phones -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NormalizedPhone:
+    e164: str
+    national_digits: str
+    region: str
+    number_type: str
+    formatted_international: str
+    formatted_national: str
+
+
+_PARSE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "not a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+    phonenumbers.NumberParseException.TOO_LONG: "too long",
+}
+_LENGTH_REASONS = {
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "wrong number of digits",
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+}
+
+
+def normalize_phone(value: str, *, region: str) -> NormalizedPhone:
+    """Parse a phone number as typed; ``region`` reads numbers without a country code.
+
+    E.164 (ITU-T) is the stored form: "+" country code and national number, digits only.
+    "00" and "0086"-style international prefixes and full-width digits are understood.
+    """
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    if not text:
+        raise InvalidContactValue(kind="phone", reason="empty")
+    if text.startswith("00") and not text.startswith("000"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region.upper())
+    except phonenumbers.NumberParseException as exc:
+        reason = _PARSE_REASONS.get(exc.error_type, "not a phone number")
+        raise InvalidContactValue(kind="phone", reason=f"{reason}: {value!r}") from exc
+    if not phonenumbers.is_valid_number(number):
+        length = phonenumbers.is_possible_number_with_reason(number)
+        reason = _LENGTH_REASONS.get(length, "not a valid number")
+        where = phonenumbers.region_code_for_number(number) or region.upper()
+        raise InvalidContactValue(kind="phone", reason=f"{reason} for region {where}: {value!r}")
+    number_type = phonenumbers.number_type(number)
+    type_names = {
+        v: k.lower() for k, v in vars(phonenumbers.PhoneNumberType).items() if k.isupper()
+    }
+    return NormalizedPhone(
+        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        national_digits=str(phonenumbers.national_significant_number(number)),
+        region=phonenumbers.region_code_for_number(number) or "",
+        number_type=type_names.get(number_type, "unknown"),
+        formatted_international=phonenumbers.format_number(
+            number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        ),
+        formatted_national=phonenumbers.format_number(
+            number, phonenumbers.PhoneNumberFormat.NATIONAL
+        ),
+    )
+
+
+# --- e-mail -----------------------------------------------------------------------------------
+def normalize_email(value: str) -> str:
+    """Trimmed, domain lower-cased (and IDNA-normalized). The local part keeps its case:
+    RFC 5321 §2.4 lets a mailbox's local part be case-sensitive."""
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidContactValue(kind="email", reason=str(exc)) from exc
+    return f"{result.local_part}@{result.domain.lower()}"
+
+
+def email_match_key(value: str) -> str:
+    """The form used to find the same mailbox twice: fully lower-cased (in practice every
+    provider treats local parts case-insensitively)."""
+    return normalize_email(value).lower()
+
+
+# --- messaging ids ----------------------------------------------------------------------------
+_WECHAT = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{5,19}$")
+_QQ = re.compile(r"^[1-9][0-9]{4,10}$")
+_LINE = re.compile(r"^[a-zA-Z0-9._-]{1,20}$")
+
+
+def normalize_messaging_id(*, kind: str, value: str, region: str) -> str:
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    if not text:
+        raise InvalidContactValue(kind=kind, reason="empty")
+    if kind == "wechat":
+        if _WECHAT.match(text):
+            return text.lower()
+        try:  # a WeChat account can be found by its phone number
+            return normalize_phone(text, region=region).e164
+        except InvalidContactValue:
+            raise InvalidContactValue(
+                kind=kind,
+                reason="a WeChat ID has 6–20 letters, digits, _ or -, starting with a letter",
+            ) from None
+    if kind == "qq":
+        if not _QQ.match(text):
+            raise InvalidContactValue(kind=kind, reason="a QQ number has 5–11 digits")
+        return text
+    if kind in ("whatsapp", "fax"):
+        try:
+            return normalize_phone(text, region=region).e164
+        except InvalidContactValue as exc:
+            raise InvalidContactValue(kind=kind, reason=exc.reason) from None
+    if kind == "line":
+        if not _LINE.match(text):
+            raise InvalidContactValue(
+                kind=kind, reason="a LINE ID has up to 20 letters, digits, '.', '_' or '-'"
+            )
+        return text.lower()
+    if kind == "web":
+        url = text if "://" in text else f"https://{text}"
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("http", "https") or "." not in host or " " in url:
+            raise InvalidContactValue(kind=kind, reason=f"not a web address: {value!r}")
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path or "", parts.query, ""))
+    raise InvalidContactValue(kind=kind, reason=f"unknown kind {kind!r}")
+
+
+def normalize_contact_value(*, kind: str, value: str, region: str) -> tuple[str, dict[str, Any]]:
+    """(normalized value, extra facts) for any contact point kind."""
+    if kind == "phone":
+        phone = normalize_phone(value, region=region)
+        return phone.e164, {
+            "national_digits": phone.national_digits,
+            "region": phone.region,
+            "number_type": phone.number_type,
+        }
+    if kind == "email":
+        return normalize_email(value), {}
+    normalized = normalize_messaging_id(kind=kind, value=value, region=region)
+    if kind in ("whatsapp", "fax"):
+        phone = normalize_phone(normalized, region=region)
+        return normalized, {"national_digits": phone.national_digits, "region": phone.region}
+    return normalized, {}
+
+
+# --- Chinese script ---------------------------------------------------------------------------
+@cache
+def _converter(config: str) -> Any:
+    import opencc
+
+    return opencc.OpenCC(config)
+
+
+def to_simplified(text: str) -> str:
+    return _converter("t2s").convert(text)
+
+
+def to_traditional(text: str) -> str:
+    return _converter("s2t").convert(text)
+
+
+def _is_han(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x4E00 <= code <= 0x9FFF
+        or 0x3400 <= code <= 0x4DBF
+        or 0x20000 <= code <= 0x2EBEF
+        or 0xF900 <= code <= 0xFAFF
+    )
+
+
+def has_han(text: str) -> bool:
+    return any(_is_han(char) for char in text)
+
+
+# --- names ------------------------------------------------------------------------------------
+COMPOUND_SURNAMES = frozenset(
+    [
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "慕容",
+        "长孙",
+        "宇文",
+        "司徒",
+        "夏侯",
+        "轩辕",
+        "令狐",
+        "钟离",
+        "端木",
+        "申屠",
+        "澹台",
+        "赫连",
+        "独孤",
+        "南宫",
+        "西门",
+        "百里",
+        "呼延",
+        "万俟",
+        "闻人",
+        "司空",
+        "歐陽",
+        "諸葛",
+        "長孫",
+        "軒轅",
+        "鍾離",
+        "聞人",
+    ]
+)
+# Readings of characters that differ when they are a surname (the first character).
+SURNAME_READINGS = {
+    "曾": "zeng", "单": "shan", "單": "shan", "解": "xie", "区": "ou", "區": "ou", "仇": "qiu",
+    "朴": "piao", "查": "zha", "盖": "ge", "蓋": "ge", "任": "ren", "乐": "yue", "樂": "yue",
+    "秘": "bi", "缪": "miao", "繆": "miao", "尉": "yu", "翟": "zhai", "覃": "qin", "种": "chong", "员": "yun", "員": "yun", "柏": "bai", "藏": "zang", "宁": "ning", "寧": "ning",
+    "沈": "shen", "长": "zhang", "長": "zhang", "重": "chong",
+}  # fmt: skip
+
+
+def split_full_name(full: str) -> tuple[str, str]:
+    """(family, given) from a name typed in one field."""
+    text = " ".join(unicodedata.normalize("NFKC", full or "").split())
+    if not text:
+        return "", ""
+    if has_han(text) and " " not in text:
+        surname_length = 2 if text[:2] in COMPOUND_SURNAMES and len(text) > 2 else 1
+        return text[:surname_length], text[surname_length:]
+    if "," in text:
+        family, _, given = text.partition(",")
+        return family.strip(), given.strip()
+    parts = text.split(" ")
+    if len(parts) == 1:
+        return "", parts[0]
+    return parts[-1], " ".join(parts[:-1])
+
+
+def display_name(*, family: str, given: str, locale: str = "en") -> str:
+    """张伟 for Han names in every locale; "Wei Zhang" for Latin names."""
+    family, given = (family or "").strip(), (given or "").strip()
+    if has_han(family) or has_han(given):
+        return f"{family}{given}"
+    return " ".join(part for part in (given, family) if part)
+
+
+def _pinyin(text: str, *, personal: bool = False) -> list[str]:
+    """Toneless pinyin syllables; Latin runs come through casefolded."""
+    syllables = lazy_pinyin(to_simplified(text), style=Style.NORMAL, errors="default")
+    if personal and text and text[0] in SURNAME_READINGS and syllables:
+        syllables[0] = SURNAME_READINGS[text[0]]
+    return [s.casefold() for s in syllables if s.strip()]
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def sort_key(*, family: str, given: str) -> str:
+    """Family name first, in pinyin for Han names, casefolded and accent-free for Latin."""
+    text = f"{family} {given}".strip()
+    if has_han(text):
+        return " ".join(_pinyin(text.replace(" ", ""), personal=True))
+    return _strip_accents(text).casefold()
+
+
+def name_search_terms(*texts: str, personal: bool = False) -> list[str]:
+    """Every lower-case term a search box should match for these names or company names."""
+    terms: list[str] = []
+
+    def add(term: str) -> None:
+        term = " ".join(term.split())
+        if term and term not in terms:
+            terms.append(term)
+
+    for raw in texts:
+        text = unicodedata.normalize("NFKC", raw or "").strip()
+        if not text:
+            continue
+        add(text.casefold())
+        if has_han(text):
+            compact = text.replace(" ", "")
+            add(to_simplified(compact))
+            add(to_traditional(compact))
+            syllables = _pinyin(compact, personal=personal)
+            add("".join(syllables))
+            add(" ".join(syllables))
+            add("".join(s[0] for s in syllables))
+            if personal and 2 <= len(compact) <= 4:
+                surname_length = 2 if compact[:2] in COMPOUND_SURNAMES else 1
+                given = syllables[surname_length:]
+                add("".join(given + syllables[:surname_length]))
+                add(" ".join(["".join(given), "".join(syllables[:surname_length])]))
+        else:
+            plain = _strip_accents(text).casefold()
+            add(plain)
+            words = plain.split()
+            if len(words) > 1:
+                add(" ".join(reversed(words)))
+                add("".join(words))
+    return terms
+
+
+def search_document(*texts: str, personal: bool = False) -> str:
+    return " ".join(name_search_terms(*texts, personal=personal))
+
+
+def normalize_query(q: str) -> str:
+    """What the search box compares: NFKC (full-width → half-width), casefolded,
+    traditional → simplified, single spaces."""
+    text = " ".join(unicodedata.normalize("NFKC", q or "").split()).casefold()
+    return to_simplified(text) if has_han(text) else text

@@ -1,0 +1,41 @@
+"""Object types of the customer master and what the default roles may do with them.
+
+Customer data belongs to the company (REQUIREMENTS §1): everyone who serves customers can
+find them; changing, reassigning and exporting follow the sales hierarchy.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.platform.permissions import ObjectType, Scope, register_object_type
+
+ALL, SUBTREE, TEAM, OWN = Scope.ALL.value, Scope.SUBTREE.value, Scope.TEAM.value, Scope.OWN.value
+
+CUSTOMER_DEFAULTS = {
+    "sales_manager": {
+        "view": ALL,
+        "add": ALL,
+        "change": SUBTREE,
+        "delete": SUBTREE,
+        "export": SUBTREE,
+        "assign": SUBTREE,
+    },
+    "sales_rep": {"view": TEAM, "add": OWN, "change": OWN, "export": OWN},
+    "marketer": {"view": ALL, "add": ALL, "change": ALL, "export": ALL},
+    "service_manager": {"view": ALL, "add": ALL, "change": ALL, "export": ALL, "assign": ALL},
+    "service_agent": {"view": ALL, "add": ALL, "change": ALL},
+    "contact_center_agent": {"view": ALL, "add": ALL, "change": ALL},
+    "dealer_user": {"view": TEAM, "add": OWN, "change": TEAM},
+    "analyst": {"view": ALL, "export": ALL},
+}
+
+for key, label in (("customers.account", _("Account")), ("customers.contact", _("Contact"))):
+    register_object_type(ObjectType(key=key, label=label, defaults=CUSTOMER_DEFAULTS))
+
+register_object_type(
+    ObjectType(
+        key="customers.lifecyclestage",
+        label=_("Lifecycle stage"),
+        actions=("view", "add", "change", "delete"),
+        fallback={"view": ALL},
+    )
+)

@@ -1,0 +1,165 @@
+"""Reads of the customer master, visibility applied first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from guanxi.customers.models import (
+    Account,
+    AccountContact,
+    Address,
+    Consent,
+    Contact,
+    ContactPoint,
+    Customer,
+)
+from guanxi.platform.errors import ValidationFailed
+
+SORTS = {
+    "name": ("sort_key", "id"),
+    "-name": ("-sort_key", "-id"),
+    "created_at": ("created_at", "id"),
+    "-created_at": ("-created_at", "-id"),
+    "updated_at": ("updated_at", "id"),
+    "-updated_at": ("-updated_at", "-id"),
+}
+
+
+def ordering_for(sort: str | None) -> tuple[str, ...]:
+    if sort is None:
+        return SORTS["name"]
+    if sort not in SORTS:
+        raise ValidationFailed([("query.sort", f"one of {', '.join(SORTS)}")])
+    return SORTS[sort]
+
+
+def _points() -> Prefetch:
+    consents = Consent.objects.dangerously_all_workspaces().order_by("-recorded_at", "-id")
+    return Prefetch(
+        "contact_points",
+        queryset=ContactPoint.objects.dangerously_all_workspaces()
+        .order_by("kind", "-is_primary", "id")
+        .prefetch_related(Prefetch("consents", queryset=consents)),
+    )
+
+
+def _addresses() -> Prefetch:
+    return Prefetch(
+        "addresses",
+        queryset=Address.objects.dangerously_all_workspaces().order_by("-is_primary", "id"),
+    )
+
+
+def with_account_details(queryset: QuerySet[Account]) -> QuerySet[Account]:
+    return queryset.select_related("owner", "team", "lifecycle_stage", "parent").prefetch_related(
+        "tags", _points(), _addresses()
+    )
+
+
+def accounts(*, user: Any, action: str = "view") -> QuerySet[Account]:
+    return with_account_details(Account.objects.visible_to(user, action))
+
+
+def contacts(*, user: Any, action: str = "view") -> QuerySet[Contact]:
+    return with_contact_details(Contact.objects.visible_to(user, action))
+
+
+def reloaded(customer: Customer) -> Customer:
+    """The record with everything the API shows, after a write by someone allowed to make
+    it — even when the write (a handover) took it out of that person's sight."""
+    queryset = type(customer).objects.for_workspace(customer.workspace_id).filter(pk=customer.pk)
+    details = with_contact_details if isinstance(customer, Contact) else with_account_details
+    return details(queryset).get()
+
+
+def with_contact_details(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+    links = AccountContact.objects.dangerously_all_workspaces().filter(
+        account__deleted_at__isnull=True
+    )
+    return queryset.select_related("owner", "team", "lifecycle_stage").prefetch_related(
+        "tags",
+        _points(),
+        _addresses(),
+        Prefetch("memberships", queryset=links.select_related("account")),
+    )
+
+
+def filter_customers(
+    queryset: QuerySet,
+    *,
+    owner: str | None = None,
+    team: str | None = None,
+    lifecycle_stage: str | None = None,
+    tag: str | None = None,
+    external_id: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    updated_after: datetime | None = None,
+    updated_before: datetime | None = None,
+    custom: dict[str, str] | None = None,
+) -> QuerySet:
+    """The list filters shared by accounts and contacts. ``custom`` filters custom fields by
+    exact value (``?cf.industry_segment=retail``)."""
+    if owner:
+        queryset = queryset.filter(owner__username=owner)
+    if team:
+        queryset = queryset.filter(team__public_id=team)
+    if lifecycle_stage:
+        queryset = queryset.filter(lifecycle_stage__key=lifecycle_stage)
+    if tag:
+        queryset = queryset.filter(tags__name=tag)
+    if external_id:
+        queryset = queryset.filter(external_id=external_id)
+    if created_after:
+        queryset = queryset.filter(created_at__gte=created_after)
+    if created_before:
+        queryset = queryset.filter(created_at__lt=created_before)
+    if updated_after:
+        queryset = queryset.filter(updated_at__gte=updated_after)
+    if updated_before:
+        queryset = queryset.filter(updated_at__lt=updated_before)
+    for key, value in (custom or {}).items():
+        queryset = queryset.filter(**{f"custom_fields__{key}": _json_scalar(value)})
+    return queryset
+
+
+def _json_scalar(value: str) -> Any:
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def current_consents(point: ContactPoint) -> dict[str, Consent]:
+    """Newest consent per purpose."""
+    result: dict[str, Consent] = {}
+    newest_first = sorted(point.consents.all(), key=lambda c: (c.recorded_at, c.pk), reverse=True)
+    for consent in newest_first:
+        result.setdefault(consent.purpose, consent)
+    return result
+
+
+def has_consent(*, contact_point: ContactPoint, purpose: str) -> bool:
+    """May we use this contact point for this purpose? Marketing needs an explicit yes."""
+    latest = (
+        Consent.objects.for_workspace(contact_point.workspace_id)
+        .filter(contact_point=contact_point, purpose=purpose)
+        .order_by("-recorded_at", "-id")
+        .values_list("status", flat=True)
+        .first()
+    )
+    return latest == Consent.Status.GRANTED
+
+
+def customer_of(point: ContactPoint | Address) -> Customer:
+    return point.contact or point.account

@@ -1,0 +1,55 @@
+"""Matrix entries of the customer master: accounts and contacts."""
+
+from __future__ import annotations
+
+from guanxi.customers import services
+from guanxi.platform.models import Membership
+from tests.authz.harness import MatrixEntry, register
+
+
+def _account_for(owner: Membership):
+    return services.create_account(
+        workspace=owner.workspace, by=owner.user, name=f"Account of {owner.user}"
+    )
+
+
+def _contact_for(owner: Membership):
+    return services.create_contact(
+        workspace=owner.workspace, by=owner.user, family_name="张", given_name=str(owner.pk)
+    )
+
+
+def _new_owner(customer) -> str:
+    """Someone in the workspace who does not own the record yet."""
+    return "mate" if customer.owner.username == "stranger" else "stranger"
+
+
+def _customer_calls(path: str, *, rename: dict) -> dict:
+    return {
+        "view": lambda api, c: api.get(f"/{path}/{c.public_id}"),
+        "change": lambda api, c: api.patch(
+            f"/{path}/{c.public_id}", rename | {"version": c.version}
+        ),
+        "delete": lambda api, c: api.delete(f"/{path}/{c.public_id}"),
+        "assign": lambda api, c: api.patch(
+            f"/{path}/{c.public_id}", {"owner": _new_owner(c), "version": c.version}
+        ),
+    }
+
+
+register(
+    MatrixEntry(
+        object_type="customers.account",
+        make_record=_account_for,
+        calls=_customer_calls("accounts", rename={"name": "Renamed Ltd"}),
+        add=lambda api: api.post("/accounts", {"name": "New Co"}),
+    )
+)
+register(
+    MatrixEntry(
+        object_type="customers.contact",
+        make_record=_contact_for,
+        calls=_customer_calls("contacts", rename={"given_name": "伟"}),
+        add=lambda api: api.post("/contacts", {"family_name": "王", "given_name": "芳"}),
+    )
+)
