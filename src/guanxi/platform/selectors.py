@@ -10,10 +10,20 @@ from guanxi.platform.models import ApiToken, AuditEvent, Membership, Role, Team
 from guanxi.platform.permissions import Scope
 from guanxi.platform.visibility import resolve_membership
 
+MEMBER_COLUMNS = (
+    "public_id", "workspace_id", "user_id", "role_id", "team_id", "manager_id", "path",
+    "is_active", "created_at", "version", "deleted_at",
+    "user__username", "user__email", "user__first_name", "user__last_name",
+    "role__key", "role__name", "team__public_id", "team__name", "manager__public_id",
+)  # fmt: skip
+
 
 def members(*, user: Any, action: str = "view") -> QuerySet[Membership]:
-    return Membership.objects.visible_to(user, action).select_related(
-        "user", "role", "team", "manager__user"
+    """Memberships with what the API shows of them, in one query (only those columns)."""
+    return (
+        Membership.objects.visible_to(user, action)
+        .select_related("user", "role", "team", "manager")
+        .only(*MEMBER_COLUMNS)
     )
 
 

@@ -483,6 +483,20 @@ TOKEN_USE_AUDIT_INTERVAL = timedelta(hours=1)
 TOKEN_USE_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
+# Columns a bearer request never reads: fewer to fetch and, above all, to compile.
+TOKEN_AUTH_DEFERRED = (
+    "created_by", "updated_by", "deleted_by", "created_at", "updated_at",
+    "membership__created_by", "membership__updated_by", "membership__deleted_by",
+    "membership__created_at", "membership__updated_at",
+    "membership__user__password", "membership__user__last_login",
+    "membership__user__date_joined",
+    "membership__role__created_by", "membership__role__updated_by", "membership__role__deleted_by",
+    "membership__role__created_at", "membership__role__updated_at",
+    "membership__team__created_by", "membership__team__updated_by", "membership__team__deleted_by",
+    "membership__team__created_at", "membership__team__updated_at",
+)  # fmt: skip
+
+
 def authenticate_token(raw: str, *, ip: str | None) -> ApiToken | None:
     """The live token for this secret, with membership, user, workspace and role loaded.
 
@@ -491,14 +505,18 @@ def authenticate_token(raw: str, *, ip: str | None) -> ApiToken | None:
     """
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    token = (
+    # Slicing instead of .first(): no ORDER BY to compile or run on a unique lookup.
+    found = list(
         ApiToken.objects.dangerously_all_workspaces()
-        .select_related("membership__role", "membership__workspace", "membership__user")
-        .filter(token_hash=hash_token(raw))
-        .first()
+        .select_related(
+            "membership__role", "membership__workspace", "membership__user", "membership__team"
+        )
+        .defer(*TOKEN_AUTH_DEFERRED)
+        .filter(token_hash=hash_token(raw))[:1]
     )
-    if token is None:
+    if not found:
         return None
+    token = found[0]
     membership = token.membership
     now = timezone.now()
     if (

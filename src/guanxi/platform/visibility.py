@@ -139,9 +139,10 @@ def get_visible_or_404(
     """
     if queryset is None:
         queryset = model.objects.visible_to(user, "view")
-    obj = queryset.filter(public_id=public_id).first()
-    if obj is None:
+    found = list(queryset.filter(public_id=public_id)[:1])  # unique: no ORDER BY needed
+    if not found:
         raise NotFound(model._meta.verbose_name)
+    obj = found[0]
     if action != "view":
         require_action(user, action, obj)
     return obj

@@ -97,7 +97,9 @@ def _database(url: str) -> dict:
             "timeout": 10,
         }
     elif config["ENGINE"] == "django.db.backends.postgresql":
-        config.setdefault("OPTIONS", {})
+        # Server-side binding + prepared statements: PostgreSQL plans a repeated query (token
+        # lookup, record fetch) once per connection; planning was most of a request's time.
+        config.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
     else:
         raise ConfigurationError(
             f"GUANXI_DATABASE_URL={url!r}: only sqlite:// and postgres:// are supported"
