@@ -4,6 +4,7 @@ from guanxi import __version__
 from guanxi.customers.api import router as customers_router
 from guanxi.platform.api import router as platform_router
 from guanxi.platform.apiframework import create_api
+from guanxi.timeline.api import router as timeline_router
 
 api = create_api(
     title="Guanxi API",
@@ -22,3 +23,4 @@ api = create_api(
 )
 api.add_router("/", platform_router)
 api.add_router("/", customers_router)
+api.add_router("/", timeline_router)

@@ -53,3 +53,40 @@ register(
         add=lambda api: api.post("/contacts", {"family_name": "王", "given_name": "芳"}),
     )
 )
+
+
+def _activity_for(owner: Membership):
+    from guanxi.timeline import services as timeline
+
+    contact = _contact_for(owner)
+    return timeline.create_activity(
+        workspace=owner.workspace, by=owner.user, kind="call", subject="回访", contact=contact
+    )
+
+
+def _add_activity(api):
+    contact = api.post("/contacts", {"family_name": "新"})
+    contact_id = contact.json().get("id") if contact.status_code == 201 else None
+    return api.post("/activities", {"kind": "task", "subject": "报价", "contact_id": contact_id})
+
+
+register(
+    MatrixEntry(
+        object_type="timeline.activity",
+        make_record=_activity_for,
+        calls={
+            "view": lambda api, a: api.get(f"/activities/{a.public_id}"),
+            "change": lambda api, a: api.patch(
+                f"/activities/{a.public_id}", {"subject": "改期", "version": a.version}
+            ),
+            "assign": lambda api, a: api.patch(
+                f"/activities/{a.public_id}",
+                {
+                    "assigned_to": "mate" if a.assigned_to.username != "mate" else "stranger",
+                    "version": a.version,
+                },
+            ),
+        },
+        add=_add_activity,
+    )
+)

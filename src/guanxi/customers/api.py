@@ -20,6 +20,7 @@ from guanxi.customers.models import (
     Customer,
     LifecycleStage,
 )
+from guanxi.customers.panels import render_panels
 from guanxi.platform.apiframework import CursorPage, Problem, keyset_page, with_etag
 from guanxi.platform.errors import NotFound, ValidationFailed
 from guanxi.platform.models import CustomField, Membership, Team, User
@@ -240,10 +241,7 @@ def _point_out(point: ContactPoint) -> dict[str, Any]:
         "is_primary": point.is_primary,
         "is_verified": point.is_verified,
         "is_shared": point.is_shared,
-        "consents": {
-            purpose: {"status": c.status, "source": c.source, "recorded_at": c.recorded_at}
-            for purpose, c in selectors.current_consents(point).items()
-        },
+        "consents": point.consent_state,
         "version": point.version,
     }
 
@@ -788,3 +786,34 @@ def delete_field(request: HttpRequest, field_id: str) -> Status:
     field = get_visible_or_404(CustomField, user=request.auth, public_id=field_id, action="delete")
     delete_custom_field(field=field, by=request.user)
     return Status(204, None)
+
+
+# --- customer 360 -----------------------------------------------------------------------------
+class Contact360(Schema):
+    profile: ContactOut
+    panels: dict[str, Any] = Field(
+        description="Data other apps add (open activities, timeline, opportunities, cases…)."
+    )
+
+
+class Account360(Schema):
+    profile: AccountOut
+    panels: dict[str, Any]
+
+
+@router.get("/contacts/{contact_id}/360", response={200: Contact360, **ERRORS}, summary="360")
+def contact_360(request: HttpRequest, contact_id: str) -> dict:
+    contact = _contact(request, contact_id)
+    return {
+        "profile": _contact_out(contact),
+        "panels": render_panels(customer=contact, user=request.auth),
+    }
+
+
+@router.get("/accounts/{account_id}/360", response={200: Account360, **ERRORS}, summary="360")
+def account_360(request: HttpRequest, account_id: str) -> dict:
+    account = _account(request, account_id)
+    return {
+        "profile": _account_out(account),
+        "panels": render_panels(customer=account, user=request.auth),
+    }

@@ -248,7 +248,11 @@ class ContactPoint(WorkspaceModel):
     is_shared = models.BooleanField(
         _("shared"), default=False, help_text=_("May also belong to other customers (household).")
     )
-    history = HistoricalRecords()
+    # Newest consent per purpose, kept with the point so lists need no extra query:
+    # {"marketing": {"status": "granted", "source": "web form", "recorded_at": "…"}}.
+    # The Consent rows are the evidence; this is their current state.
+    consent_state = models.JSONField(default=dict, blank=True, editable=False)
+    history = HistoricalRecords(excluded_fields=["consent_state"])
 
     public_id_prefix = "cp"
     object_type = "customers.contact"

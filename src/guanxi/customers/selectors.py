@@ -37,12 +37,11 @@ def ordering_for(sort: str | None) -> tuple[str, ...]:
 
 
 def _points() -> Prefetch:
-    consents = Consent.objects.dangerously_all_workspaces().order_by("-recorded_at", "-id")
     return Prefetch(
         "contact_points",
-        queryset=ContactPoint.objects.dangerously_all_workspaces()
-        .order_by("kind", "-is_primary", "id")
-        .prefetch_related(Prefetch("consents", queryset=consents)),
+        queryset=ContactPoint.objects.dangerously_all_workspaces().order_by(
+            "kind", "-is_primary", "id"
+        ),
     )
 
 
@@ -140,25 +139,10 @@ def _json_scalar(value: str) -> Any:
         return value
 
 
-def current_consents(point: ContactPoint) -> dict[str, Consent]:
-    """Newest consent per purpose."""
-    result: dict[str, Consent] = {}
-    newest_first = sorted(point.consents.all(), key=lambda c: (c.recorded_at, c.pk), reverse=True)
-    for consent in newest_first:
-        result.setdefault(consent.purpose, consent)
-    return result
-
-
 def has_consent(*, contact_point: ContactPoint, purpose: str) -> bool:
     """May we use this contact point for this purpose? Marketing needs an explicit yes."""
-    latest = (
-        Consent.objects.for_workspace(contact_point.workspace_id)
-        .filter(contact_point=contact_point, purpose=purpose)
-        .order_by("-recorded_at", "-id")
-        .values_list("status", flat=True)
-        .first()
-    )
-    return latest == Consent.Status.GRANTED
+    state = contact_point.consent_state.get(purpose) or {}
+    return state.get("status") == Consent.Status.GRANTED
 
 
 def customer_of(point: ContactPoint | Address) -> Customer:

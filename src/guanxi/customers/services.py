@@ -393,6 +393,19 @@ def record_consent(
         updated_by=by,
     )
     consent.save()
+    # The current state is the newest consent by the time it was given, whatever order
+    # the records arrive in (a back-dated import must not override a newer opt-out).
+    locked = ContactPoint._base_manager.select_for_update().get(pk=contact_point.pk)
+    state = dict(locked.consent_state)
+    current = state.get(purpose)
+    if current is None or datetime.fromisoformat(current["recorded_at"]) <= consent.recorded_at:
+        state[purpose] = {
+            "status": consent.status,
+            "source": consent.source,
+            "recorded_at": consent.recorded_at.isoformat(),
+        }
+        ContactPoint._base_manager.filter(pk=locked.pk).update(consent_state=state)
+    contact_point.consent_state = state
     return consent
 
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "guanxi.platform",
     "guanxi.customers",
+    "guanxi.timeline",
     "guanxi.web",
 ]
 

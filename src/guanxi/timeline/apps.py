@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TimelineConfig(AppConfig):
+    name = "guanxi.timeline"
+    label = "timeline"
+    verbose_name = _("Timeline")
+
+    def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
+        from guanxi.customers.panels import Panel, register_panel
+        from guanxi.timeline import permissions  # noqa: F401  (registers object types)
+        from guanxi.timeline.api import open_activities_panel, timeline_panel
+
+        register_panel(Panel("open_activities", _("Open activities"), 10, open_activities_panel))
+        register_panel(Panel("timeline", _("Timeline"), 20, timeline_panel))
