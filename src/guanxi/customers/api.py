@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from guanxi.customers import selectors, services
+from guanxi.customers import search, selectors, services
 from guanxi.customers.models import (
     Account,
     AccountContact,
@@ -22,7 +22,7 @@ from guanxi.customers.models import (
 )
 from guanxi.customers.panels import render_panels
 from guanxi.platform.apiframework import CursorPage, Problem, keyset_page, with_etag
-from guanxi.platform.errors import NotFound, ValidationFailed
+from guanxi.platform.errors import Forbidden, NotFound, ValidationFailed
 from guanxi.platform.models import CustomField, Membership, Team, User
 from guanxi.platform.services import create_custom_field, delete_custom_field, update_custom_field
 from guanxi.platform.versioning import expected_version
@@ -817,3 +817,73 @@ def account_360(request: HttpRequest, account_id: str) -> dict:
         "profile": _account_out(account),
         "panels": render_panels(customer=account, user=request.auth),
     }
+
+
+# --- search -----------------------------------------------------------------------------------
+class SearchHit(Schema):
+    type: Literal["contact", "account"]
+    id: str
+    display_name: str
+    score: float = Field(description="0–100; higher is a better match.")
+    matched: str = Field(description="name, phone, email or messaging")
+
+
+class SearchOut(Schema):
+    results: list[SearchHit]
+
+
+@router.get("/search", response={200: SearchOut, **ERRORS}, summary="Find customers")
+def search_customers(request: HttpRequest, q: str, limit: int = 20) -> dict:
+    """Names (Han, pinyin, initials, traditional/simplified, Latin in any order), company
+    names, phones (any format, or the last 4+ digits) and e-mail addresses."""
+    if not 1 <= limit <= 100:
+        raise ValidationFailed([("query.limit", "must be between 1 and 100")])
+    hits = search.search(user=request.auth, q=q, limit=limit)
+    return {"results": [hit.__dict__ for hit in hits]}
+
+
+# --- handover ---------------------------------------------------------------------------------
+class HandoverIn(Schema):
+    to: str = Field(description="Username of the member who takes over.")
+
+
+class HandoverOut(Schema):
+    moved: dict[str, int] | None = Field(None, description="Records moved, per kind.")
+    job_id: str | None = Field(None, description="Set when the handover runs in the background.")
+
+
+SYNC_HANDOVER_LIMIT = 5000
+
+
+@router.post(
+    "/users/{member_id}/handover",
+    response={200: HandoverOut, 202: HandoverOut, **WRITE_ERRORS},
+    summary="Hand over everything a user owns",
+    description="Accounts, contacts and open activities move to `to`, each customer gets a "
+    "timeline note. Above 5,000 customers it runs as a background job (202).",
+)
+def handover(request: HttpRequest, member_id: str, payload: HandoverIn) -> Status:
+    from guanxi.customers.handover import hand_over, owned_count
+    from guanxi.customers.tasks import hand_over_job
+
+    membership: Membership = request.auth
+    leaver = get_visible_or_404(Membership, user=membership, public_id=member_id)
+    for object_type in (Account.object_type, Contact.object_type):
+        scope = membership.scope_for(object_type, "assign")
+        in_subtree = leaver.path.startswith(membership.path)
+        if scope != "all" and not (scope == "subtree" and in_subtree):
+            raise Forbidden(action="assign", object_type=object_type)
+    successor = _owner(membership, payload.to)
+    leaver_user = User.objects.get(pk=leaver.user_id)
+    if owned_count(workspace=membership.workspace, user=leaver_user) > SYNC_HANDOVER_LIMIT:
+        result = hand_over_job.enqueue(
+            workspace_id=membership.workspace_id,
+            from_user_id=leaver_user.pk,
+            to_user_id=successor.pk,
+            by_id=request.user.pk,
+        )
+        return Status(202, {"job_id": str(result.id)})
+    moved = hand_over(
+        workspace=membership.workspace, from_user=leaver_user, to_user=successor, by=request.user
+    )
+    return Status(200, {"moved": moved})

@@ -341,4 +341,4 @@ def normalize_query(q: str) -> str:
     """What the search box compares: NFKC (full-width → half-width), casefolded,
     traditional → simplified, single spaces."""
     text = " ".join(unicodedata.normalize("NFKC", q or "").split()).casefold()
-    return to_simplified(text) if has_han(text) else text
+    return to_simplified(text) if has_han(text) else _strip_accents(text)

@@ -543,6 +543,15 @@ def create_account(
     return account
 
 
+def _announce_owner_change(customer: Customer, *, by: User) -> None:
+    if not hasattr(customer, "_owner_changed_from"):
+        return
+    previous = customer.__dict__.pop("_owner_changed_from")
+    from guanxi.customers.handover import notify_owner_change
+
+    notify_owner_change(customers=[customer], from_user=previous, to_user=customer.owner, by=by)
+
+
 def _apply_common_changes(customer: Customer, changes: dict[str, Any], *, by: User) -> list[str]:
     """Owner, team, stage, parent-independent fields shared by accounts and contacts."""
     workspace = customer.workspace
@@ -566,8 +575,12 @@ def _apply_common_changes(customer: Customer, changes: dict[str, Any], *, by: Us
             from guanxi.platform.errors import Forbidden
 
             raise Forbidden(action="assign", object_type=customer.object_type)
+        previous = customer.owner
         customer.owner, customer.team = _owner_and_team(workspace, owner=owner, team=team, by=None)
         fields += ["owner", "team"]
+        if customer.owner != previous and customer.owner is not None:
+            # announced after the save (same transaction): the timeline notes the handover
+            customer._owner_changed_from = previous
     if "external_id" in changes:
         external_id = (changes.pop("external_id") or "").strip()
         _check_external_id(type(customer), workspace, external_id, pk=customer.pk)
@@ -601,6 +614,7 @@ def update_account(*, account: Account, by: User, expected_version: int, **chang
     _refresh_account_search(account)
     fields += ["search_document", "sort_key"]
     save_versioned(account, expected_version=expected_version, by=by, fields=set(fields))
+    _announce_owner_change(account, by=by)
     if tags is not None:
         account.tags.set(get_or_create_tags(workspace=account.workspace, names=tags, by=by))
     return account
@@ -739,6 +753,7 @@ def update_contact(*, contact: Contact, by: User, expected_version: int, **chang
     _refresh_contact_search(contact)
     fields += ["search_document", "sort_key"]
     save_versioned(contact, expected_version=expected_version, by=by, fields=set(fields))
+    _announce_owner_change(contact, by=by)
     if tags is not None:
         contact.tags.set(get_or_create_tags(workspace=contact.workspace, names=tags, by=by))
     return contact

@@ -10,9 +10,12 @@ class TimelineConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.translation import gettext_lazy as _
 
+        from guanxi.customers.handover import register_handover_participant, register_owner_listener
         from guanxi.customers.panels import Panel, register_panel
-        from guanxi.timeline import permissions  # noqa: F401  (registers object types)
+        from guanxi.timeline import permissions, services  # noqa: F401  (registers types)
         from guanxi.timeline.api import open_activities_panel, timeline_panel
 
         register_panel(Panel("open_activities", _("Open activities"), 10, open_activities_panel))
         register_panel(Panel("timeline", _("Timeline"), 20, timeline_panel))
+        register_owner_listener(services.note_owner_change)
+        register_handover_participant("activities", services.reassign_open_activities)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from guanxi.customers.models import Account, Contact
 from guanxi.platform.errors import ValidationFailed
+from guanxi.platform.ids import new_public_id
 from guanxi.platform.models import Membership, User, Workspace
 from guanxi.platform.versioning import save_versioned
 from guanxi.timeline.models import Activity, Channel, Interaction
@@ -222,3 +223,44 @@ def complete_activity(
         )
         fields.append("interaction")
     return save_versioned(activity, expected_version=expected_version, by=by, fields=fields)
+
+
+def note_owner_change(
+    *, customers: list[Any], from_user: User | None, to_user: User, by: User | None
+) -> None:
+    """One timeline note per customer whose owner changed (bulk, for large handovers)."""
+    from guanxi.customers.models import Contact
+
+    now = timezone.now()
+    before = from_user.get_username() if from_user else "—"
+    notes = []
+    for customer in customers:
+        is_contact = isinstance(customer, Contact)
+        notes.append(
+            Interaction(
+                workspace_id=customer.workspace_id,
+                channel=Channel.SYSTEM,
+                direction=Interaction.Direction.INTERNAL,
+                occurred_at=now,
+                actor=by,
+                contact=customer if is_contact else None,
+                account=None if is_contact else customer,
+                subject=f"Owner changed: {before} → {to_user.get_username()}",
+                created_by=by,
+                updated_by=by,
+            )
+        )
+    for note in notes:
+        note.public_id = new_public_id(Interaction.public_id_prefix)
+    Interaction.objects.bulk_create(notes, batch_size=1000)
+
+
+def reassign_open_activities(
+    *, workspace: Workspace, from_user: User, to_user: User, by: User | None
+) -> int:
+    """Part of a handover: the leaver's open activities go to the successor."""
+    return (
+        Activity.objects.for_workspace(workspace)
+        .filter(assigned_to=from_user, status=Activity.Status.OPEN)
+        .update(assigned_to=to_user, updated_at=timezone.now(), updated_by=by)
+    )

@@ -1,0 +1,150 @@
+"""One search box over accounts and contacts: names in Han characters, pinyin (full or
+initials), traditional/simplified, Latin names in any order, company names, phone numbers in
+any format or by their last four or more digits, and e-mail addresses. Ranked; visibility
+applied before anything is matched.
+
+Names match on term prefixes of the stored ``search_document`` (see ``normalize``), so "zw"
+finds 张伟 but not "Schwarz". On PostgreSQL a trigram index serves these LIKE patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+
+from guanxi.customers import normalize
+from guanxi.customers.models import Account, Contact, ContactPoint, Customer
+from guanxi.platform.context import current_workspace
+
+MIN_PHONE_DIGITS = 4
+CANDIDATES = 200
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    type: str
+    id: str
+    display_name: str
+    score: float
+    matched: str  # "name", "phone", "email", "messaging"
+
+
+def _name_score(document: str, query: str) -> float:
+    terms = document.split(" ")
+    if query in terms or document == query or f" {query} " in f" {document} ":
+        return 100.0
+    if document.startswith(query) or f" {query}" in f" {document}":
+        # a longer query covering more of a term is a better match
+        return 60.0 + 30.0 * len(query) / max(len(query), *(len(t) for t in terms))
+    return 30.0 + 20.0 * len(query) / max(len(query), *(len(t) for t in terms))
+
+
+# Han text has no spaces between words (上海远景贸易): any part of it may be what was typed.
+# Latin queries match at term starts, or anywhere once long enough to be specific.
+INFIX_MIN_LATIN = 4
+
+
+def _name_matches(model: type[Customer], user: Any, query: str) -> list[tuple[Customer, float]]:
+    condition = Q(search_document__startswith=query) | Q(search_document__contains=f" {query}")
+    if normalize.has_han(query) or len(query) >= INFIX_MIN_LATIN:
+        condition = Q(search_document__contains=query)
+    compact = query.replace(" ", "")
+    if compact != query and len(compact) >= INFIX_MIN_LATIN:
+        # "shanghai yuanjing" against the joined pinyin "shanghaiyuanjingmaoyi…"
+        condition |= Q(search_document__contains=compact)
+    rows = model.objects.visible_to(user, "view").filter(condition).order_by("sort_key", "id")
+    rows = rows.only("public_id", "search_document", "sort_key", *_display_fields(model))
+    return [
+        (
+            row,
+            max(_name_score(row.search_document, query), _name_score(row.search_document, compact)),
+        )
+        for row in rows[:CANDIDATES]
+    ]
+
+
+def _display_fields(model: type[Customer]) -> tuple[str, ...]:
+    return ("display_name",) if model is Contact else ("name",)
+
+
+def _point_matches(user: Any, raw: str) -> list[tuple[Customer, float, str]]:
+    """Customers holding a matching phone, e-mail or messaging id, visible to the user."""
+    text = raw.strip()
+    digits = re.sub(r"\D", "", normalize.normalize_query(text))
+    points = ContactPoint.objects.none()
+    found: list[tuple[Customer, float, str]] = []
+    if "@" in text:
+        key = text.casefold()
+        points = ContactPoint.objects.filter(kind="email", match_key__startswith=key)
+        exact = {key}
+        kind = "email"
+    elif len(digits) >= MIN_PHONE_DIGITS and len(digits) >= len(re.sub(r"[\s()+\-.]", "", text)):
+        # Only digits (and phone punctuation) typed: a number, whole or its last digits.
+        suffix = _national_digits(text) or digits
+        points = ContactPoint.objects.filter(
+            kind__in=("phone", "whatsapp", "fax"), digits_reversed__startswith=suffix[::-1]
+        )
+        exact = set()
+        kind = "phone"
+    else:
+        points = ContactPoint.objects.filter(match_key=text.casefold())
+        exact = {text.casefold()}
+        kind = "messaging"
+    points = points.select_related("contact", "account")[:CANDIDATES]
+    contacts_visible = Contact.objects.visible_to(user, "view")
+    accounts_visible = Account.objects.visible_to(user, "view")
+    holders = {}
+    for point in points:
+        holder = point.contact or point.account
+        score = 95.0 if point.match_key in exact or kind == "messaging" else 75.0
+        if kind == "phone" and point.digits_reversed == suffix[::-1]:
+            score = 95.0
+        holders.setdefault((type(holder), holder.pk), (holder, score, kind))
+    visible_contacts = set(
+        contacts_visible.filter(pk__in=[pk for (m, pk) in holders if m is Contact]).values_list(
+            "pk", flat=True
+        )
+    )
+    visible_accounts = set(
+        accounts_visible.filter(pk__in=[pk for (m, pk) in holders if m is Account]).values_list(
+            "pk", flat=True
+        )
+    )
+    for (model, pk), value in holders.items():
+        if pk in (visible_contacts if model is Contact else visible_accounts):
+            found.append(value)
+    return found
+
+
+def _national_digits(text: str) -> str:
+    """The national number of a whole phone number typed in any format; "" for fragments."""
+    workspace = current_workspace()
+    try:
+        phone = normalize.normalize_phone(text, region=workspace.region if workspace else "CN")
+    except normalize.InvalidContactValue:
+        return ""
+    return phone.national_digits
+
+
+def search(*, user: Any, q: str, limit: int = 20) -> list[SearchResult]:
+    query = normalize.normalize_query(q)
+    if not query:
+        return []
+    best: dict[tuple[str, str], SearchResult] = {}
+
+    def offer(customer: Customer, score: float, matched: str) -> None:
+        kind = "contact" if isinstance(customer, Contact) else "account"
+        key = (kind, customer.public_id)
+        if key not in best or best[key].score < score:
+            best[key] = SearchResult(kind, customer.public_id, str(customer), score, matched)
+
+    for model in (Contact, Account):
+        for customer, score in _name_matches(model, user, query):
+            offer(customer, score, "name")
+    for customer, score, matched in _point_matches(user, q):
+        offer(customer, score, matched)
+    ranked = sorted(best.values(), key=lambda r: (-r.score, r.display_name.casefold(), r.id))
+    return ranked[:limit]
