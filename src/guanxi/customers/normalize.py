@@ -180,12 +180,21 @@ def _converter(config: str) -> Any:
     return opencc.OpenCC(config)
 
 
-def to_simplified(text: str) -> str:
-    return _converter("t2s").convert(text)
+def _convert(config: str, text: str, by_character: bool) -> str:
+    converter = _converter(config)
+    if not by_character:
+        return converter.convert(text)
+    return "".join(converter.convert(char) for char in text)
 
 
-def to_traditional(text: str) -> str:
-    return _converter("s2t").convert(text)
+def to_simplified(text: str, *, by_character: bool = False) -> str:
+    """Traditional → simplified. ``by_character`` skips OpenCC's phrase rules, which read
+    names as words (沈靜 would become 沉静, "calm") — search terms and queries use it."""
+    return _convert("t2s", text, by_character)
+
+
+def to_traditional(text: str, *, by_character: bool = False) -> str:
+    return _convert("s2t", text, by_character)
 
 
 def _is_han(char: str) -> bool:
@@ -277,7 +286,7 @@ def display_name(*, family: str, given: str, locale: str = "en") -> str:
 
 def _pinyin(text: str, *, personal: bool = False) -> list[str]:
     """Toneless pinyin syllables; Latin runs come through casefolded."""
-    syllables = lazy_pinyin(to_simplified(text), style=Style.NORMAL, errors="default")
+    syllables = lazy_pinyin(to_simplified(text, by_character=True), style=Style.NORMAL)
     if personal and text and text[0] in SURNAME_READINGS and syllables:
         syllables[0] = SURNAME_READINGS[text[0]]
     return [s.casefold() for s in syllables if s.strip()]
@@ -312,8 +321,8 @@ def name_search_terms(*texts: str, personal: bool = False) -> list[str]:
         add(text.casefold())
         if has_han(text):
             compact = text.replace(" ", "")
-            add(to_simplified(compact))
-            add(to_traditional(compact))
+            add(to_simplified(compact, by_character=True))
+            add(to_traditional(compact, by_character=True))
             syllables = _pinyin(compact, personal=personal)
             add("".join(syllables))
             add(" ".join(syllables))
@@ -340,5 +349,6 @@ def search_document(*texts: str, personal: bool = False) -> str:
 def normalize_query(q: str) -> str:
     """What the search box compares: NFKC (full-width → half-width), casefolded,
     traditional → simplified, single spaces."""
-    text = " ".join(unicodedata.normalize("NFKC", q or "").split()).casefold()
-    return to_simplified(text) if has_han(text) else _strip_accents(text)
+    text = unicodedata.normalize("NFKC", q or "").casefold()
+    text = to_simplified(text, by_character=True) if has_han(text) else _strip_accents(text)
+    return " ".join(unicodedata.normalize("NFKC", text).split())
