@@ -33,6 +33,7 @@ from guanxi.platform.models import (
     Workspace,
 )
 from guanxi.platform.permissions import DEFAULT_ROLES, validate_grants
+from guanxi.platform.prepared import PreparedLookup
 from guanxi.platform.versioning import save_versioned
 
 WorkspaceInitializer = Callable[..., None]
@@ -497,6 +498,18 @@ TOKEN_AUTH_DEFERRED = (
 )  # fmt: skip
 
 
+TOKEN_LOOKUP = PreparedLookup(
+    lambda token_hash: (
+        ApiToken.objects.dangerously_all_workspaces()
+        .select_related(
+            "membership__role", "membership__workspace", "membership__user", "membership__team"
+        )
+        .defer(*TOKEN_AUTH_DEFERRED)
+        .filter(token_hash=token_hash)
+    )
+)
+
+
 def authenticate_token(raw: str, *, ip: str | None) -> ApiToken | None:
     """The live token for this secret, with membership, user, workspace and role loaded.
 
@@ -505,18 +518,9 @@ def authenticate_token(raw: str, *, ip: str | None) -> ApiToken | None:
     """
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    # Slicing instead of .first(): no ORDER BY to compile or run on a unique lookup.
-    found = list(
-        ApiToken.objects.dangerously_all_workspaces()
-        .select_related(
-            "membership__role", "membership__workspace", "membership__user", "membership__team"
-        )
-        .defer(*TOKEN_AUTH_DEFERRED)
-        .filter(token_hash=hash_token(raw))[:1]
-    )
-    if not found:
+    token = TOKEN_LOOKUP.get(hash_token(raw))
+    if token is None:
         return None
-    token = found[0]
     membership = token.membership
     now = timezone.now()
     if (
