@@ -109,3 +109,27 @@ def test_deleted_customers_are_not_found(api, admin, client):
 def test_empty_query(client):
     assert client.get("/search", q="   ").json() == {"results": []}
     assert client.get("/search").status_code == 422
+
+
+def test_fts_expression_spaces_han_and_quotes_punctuation():
+    from guanxi.customers import fts
+
+    assert fts.fts_text("上海ab") == " 上  海 ab"
+    assert fts.match_expression("远景") == '"远 景" *'
+    assert fts.match_expression("zhang wei", "zhangwei") == '"zhang wei" * OR "zhangwei" *'
+    assert fts.match_expression('o"brien') == '"o""brien" *'
+    assert fts.match_expression("@@", "") is None
+
+
+def test_renamed_and_removed_customers_leave_the_index(client, api, admin):
+    # on SQLite the FTS5 copy follows every write through triggers; on PostgreSQL the
+    # trigram index is the table's own
+    contact_id = client.get("/search", q="张伟").json()["results"][0]["id"]
+    contact = client.get(f"/contacts/{contact_id}").json()
+    client.patch(
+        f"/contacts/{contact_id}",
+        {"family_name": "王", "given_name": "芳", "version": contact["version"]},
+    )
+    assert "王芳" in names(client, "wangfang")
+    assert "王芳" not in names(client, "zhangwei")
+    assert names(client, "@@") == []

@@ -8,8 +8,18 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from guanxi.customers import permissions  # noqa: F401  (registers object types)
+        from django.db.backends.signals import connection_created
+
+        from guanxi.customers import (
+            fts,
+            permissions,  # noqa: F401  (registers object types)
+        )
         from guanxi.customers.services import create_default_stages
         from guanxi.platform.services import register_workspace_initializer
 
         register_workspace_initializer(create_default_stages)
+        from guanxi.customers.demo import demo_loader
+        from guanxi.platform.services import register_demo_loader
+
+        register_demo_loader(demo_loader)
+        connection_created.connect(fts.register_function, dispatch_uid="guanxi.customers.fts")

@@ -4,7 +4,8 @@ any format or by their last four or more digits, and e-mail addresses. Ranked; v
 applied before anything is matched.
 
 Names match on term prefixes of the stored ``search_document`` (see ``normalize``), so "zw"
-finds 张伟 but not "Schwarz". On PostgreSQL a trigram index serves these LIKE patterns.
+finds 张伟 but not "Schwarz". On PostgreSQL a trigram index serves these LIKE patterns; on
+SQLite an FTS5 index (``fts``) finds the candidates first.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
-from guanxi.customers import normalize
+from guanxi.customers import fts, normalize
 from guanxi.customers.models import Account, Contact, ContactPoint, Customer
 from guanxi.platform.context import current_workspace
 
@@ -55,7 +58,18 @@ def _name_matches(model: type[Customer], user: Any, query: str) -> list[tuple[Cu
     if compact != query and len(compact) >= INFIX_MIN_LATIN:
         # "shanghai yuanjing" against the joined pinyin "shanghaiyuanjingmaoyi…"
         condition |= Q(search_document__contains=compact)
-    rows = model.objects.visible_to(user, "view").filter(condition).order_by("sort_key", "id")
+    rows = model.objects.visible_to(user, "view").filter(condition)
+    if connection.vendor == "sqlite":
+        # FTS5 finds the candidates; the conditions above keep the same meaning as on
+        # PostgreSQL, except that Latin fragments match at the start of a word only.
+        expression = fts.match_expression(query, compact)
+        if expression is None:
+            return []
+        table = f"{model._meta.db_table}_fts"
+        rows = rows.filter(
+            pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [expression])
+        )
+    rows = rows.order_by("sort_key", "id")
     rows = rows.only("public_id", "search_document", "sort_key", *_display_fields(model))
     return [
         (

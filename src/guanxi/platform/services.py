@@ -50,6 +50,25 @@ def register_workspace_initializer(initializer: WorkspaceInitializer) -> Workspa
     return initializer
 
 
+DemoLoader = Callable[..., str]
+_demo_loaders: list[DemoLoader] = []
+
+
+def register_demo_loader(loader: DemoLoader) -> DemoLoader:
+    """Apps add their part of the demo data set.
+
+    Called once, when ``guanxi demo`` creates the demo workspace, in app order, as
+    ``loader(workspace=ws, members={username: membership})``; returns a line describing
+    what it made.
+    """
+    _demo_loaders.append(loader)
+    return loader
+
+
+def demo_loaders() -> list[DemoLoader]:
+    return list(_demo_loaders)
+
+
 TOKEN_PREFIX = "gx_"
 LANGUAGE_CODES = ("en", "zh-hans", "zh-hant")
 _UNSET: Any = object()

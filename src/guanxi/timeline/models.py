@@ -48,10 +48,20 @@ class Interaction(WorkspaceModel):
         related_name="+",
     )
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="interactions"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="interactions",
+        db_index=False,  # led by the (customer, occurred_at) index
     )
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="interactions"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="interactions",
+        db_index=False,  # led by the (customer, occurred_at) index
     )
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body = models.TextField(_("content"), blank=True)
@@ -116,10 +126,20 @@ class Activity(WorkspaceModel):
         related_name="+",
     )
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="activities"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activities",
+        db_index=False,  # led by the (customer, status, due_at) index
     )
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="activities"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activities",
+        db_index=False,  # led by the (customer, status, due_at) index
     )
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends"), null=True, blank=True)

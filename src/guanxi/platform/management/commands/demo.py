@@ -40,8 +40,10 @@ def prepare_demo(*, stdout: Any) -> str:
             workspace = services.create_workspace(
                 slug=DEMO_SLUG, name="演示贸易有限公司 Demo Trading Co.", language="zh-hans"
             )
-            _create_people(workspace)
+            members = _create_people(workspace)
             stdout.write(f"created workspace {DEMO_SLUG} with {len(DEMO_PEOPLE)} demo users")
+            for loader in services.demo_loaders():
+                stdout.write(loader(workspace=workspace, members=members))
         admin = User.objects.filter(username=ADMIN_USERNAME).first()
         if admin is None:
             admin = services.create_user(username=ADMIN_USERNAME, email="admin@example.com")
@@ -54,7 +56,7 @@ def prepare_demo(*, stdout: Any) -> str:
     return password
 
 
-def _create_people(workspace: Workspace) -> None:
+def _create_people(workspace: Workspace) -> dict[str, Membership]:
     roles = {r.key: r for r in Role.objects.for_workspace(workspace)}
     teams: dict[str, Any] = {}
     members: dict[str, Membership] = {}
@@ -74,6 +76,7 @@ def _create_people(workspace: Workspace) -> None:
             team=teams.get(team_name) if team_name else None,
             manager=members.get(manager) if manager else None,
         )
+    return members
 
 
 class Command(BaseCommand):
