@@ -174,7 +174,7 @@ def test_demo_prepares_and_serves(tmp_path):
 
 @pytest.mark.slow
 def test_every_verb_has_help(tmp_path):
-    for verb in ("demo", "serve", "worker", "workspace", "user", "token", "openapi"):
+    for verb in ("demo", "serve", "worker", "workspace", "user", "token", "openapi", "generate"):
         result = subprocess.run(
             [sys.executable, "-m", "guanxi", verb, "--help"],
             env=_env(tmp_path),
@@ -193,3 +193,38 @@ def test_demo_data_in_process(db):
     members = Membership.objects.for_workspace(workspace)
     assert members.count() == len(DEMO_PEOPLE) + 1
     assert members.get(user__username="admin").role.key == "administrator"
+
+
+def test_demo_customers_are_bilingual_and_have_a_year_of_history(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from guanxi.customers.models import Account, Address, Contact, ContactPoint
+    from guanxi.customers.normalize import has_han
+    from guanxi.platform.context import acting_in
+    from guanxi.platform.management.commands.demo import prepare_demo
+    from guanxi.timeline.models import Activity, Interaction
+
+    out = io.StringIO()
+    prepare_demo(stdout=out)
+    assert "contacts" in out.getvalue()
+    workspace = Workspace.objects.get(slug="demo")
+    with acting_in(workspace):
+        assert Account.objects.count() >= 50
+        assert Contact.objects.count() >= 200
+        names = list(Contact.objects.values_list("display_name", flat=True))
+        assert any(has_han(n) for n in names) and any(not has_han(n) for n in names)
+        phones = list(ContactPoint.objects.filter(kind="phone").values_list("value", flat=True))
+        for code in ("+86", "+852", "+886", "+1"):
+            assert any(p.startswith(code) for p in phones), code
+        assert {"CN", "HK", "TW", "US"} <= set(Address.objects.values_list("country", flat=True))
+        oldest = Interaction.objects.order_by("occurred_at").first().occurred_at
+        assert oldest < timezone.now() - timedelta(days=300)
+        assert Activity.objects.filter(status="open").exists()
+        assert Activity.objects.filter(status="done", interaction__isnull=False).exists()
+        assert ContactPoint.objects.exclude(consent_state={}).exists()
+        count = Contact.objects.count()
+    prepare_demo(stdout=io.StringIO())  # preparing again adds no second data set
+    with acting_in(workspace):
+        assert Contact.objects.count() == count

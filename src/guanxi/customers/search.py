@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
 from guanxi.customers import fts, normalize
@@ -59,7 +59,17 @@ def _name_matches(model: type[Customer], user: Any, query: str) -> list[tuple[Cu
         # "shanghai yuanjing" against the joined pinyin "shanghaiyuanjingmaoyi…"
         condition |= Q(search_document__contains=compact)
     rows = model.objects.visible_to(user, "view").filter(condition)
-    if connection.vendor == "sqlite":
+    if connection.vendor == "postgresql" and normalize.has_han(query) and len(compact) < 3:
+        # too short for trigrams: the Han phrase index (migration 0007) finds the candidates
+        rows = rows.filter(
+            RawSQL(
+                "to_tsvector('simple', guanxi_han_spaced(search_document))"
+                " @@ phraseto_tsquery('simple', %s)",
+                [fts.fts_text(compact)],
+                output_field=BooleanField(),
+            )
+        )
+    elif connection.vendor == "sqlite":
         # FTS5 finds the candidates; the conditions above keep the same meaning as on
         # PostgreSQL, except that Latin fragments match at the start of a word only.
         expression = fts.match_expression(query, compact)
