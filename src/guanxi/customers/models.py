@@ -267,8 +267,18 @@ class ContactPoint(WorkspaceModel):
             )
         ]
         indexes = [
-            models.Index(fields=["workspace", "kind", "match_key"], name="cp_ws_kind_key"),
-            models.Index(fields=["workspace", "digits_reversed"], name="cp_ws_digits"),
+            # pattern_ops: the prefix searches (LIKE 'zhang.wei@%', reversed '8000%') use
+            # these indexes on PostgreSQL whatever the database's collation
+            models.Index(
+                fields=["workspace", "kind", "match_key"],
+                name="cp_ws_kind_key",
+                opclasses=["int8_ops", "varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["workspace", "digits_reversed"],
+                name="cp_ws_digits",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

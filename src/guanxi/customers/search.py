@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
@@ -23,6 +23,8 @@ from guanxi.customers.models import Account, Contact, ContactPoint, Customer
 from guanxi.platform.context import current_workspace
 
 MIN_PHONE_DIGITS = 4
+# what a WeChat/QQ/LINE id can look like: one ASCII word
+MESSAGING_ID = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
 CANDIDATES = 200
 
 
@@ -94,6 +96,15 @@ def _display_fields(model: type[Customer]) -> tuple[str, ...]:
     return ("display_name",) if model is Contact else ("name",)
 
 
+def _prefix(field: str, prefix: str) -> Q:
+    """Values starting with ``prefix``, in a form the database's index serves."""
+    if connection.vendor == "sqlite":
+        # SQLite's LIKE ignores case and so no index; BINARY collation is code-point order,
+        # so this range is exactly the values with the prefix
+        return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix + "\U0010ffff"})
+    return Q(**{f"{field}__startswith": prefix})
+
+
 def _point_matches(user: Any, raw: str) -> list[tuple[Customer, float, str]]:
     """Customers holding a matching phone, e-mail or messaging id, visible to the user."""
     text = raw.strip()
@@ -102,21 +113,24 @@ def _point_matches(user: Any, raw: str) -> list[tuple[Customer, float, str]]:
     found: list[tuple[Customer, float, str]] = []
     if "@" in text:
         key = text.casefold()
-        points = ContactPoint.objects.filter(kind="email", match_key__startswith=key)
+        points = ContactPoint.objects.filter(_prefix("match_key", key), kind="email")
         exact = {key}
         kind = "email"
     elif len(digits) >= MIN_PHONE_DIGITS and len(digits) >= len(re.sub(r"[\s()+\-.]", "", text)):
         # Only digits (and phone punctuation) typed: a number, whole or its last digits.
         suffix = _national_digits(text) or digits
         points = ContactPoint.objects.filter(
-            kind__in=("phone", "whatsapp", "fax"), digits_reversed__startswith=suffix[::-1]
+            _prefix("digits_reversed", suffix[::-1]), kind__in=("phone", "whatsapp", "fax")
         )
         exact = set()
         kind = "phone"
-    else:
-        points = ContactPoint.objects.filter(match_key=text.casefold())
+    elif MESSAGING_ID.match(text):
+        kinds = ("wechat", "qq", "line")
+        points = ContactPoint.objects.filter(kind__in=kinds, match_key=text.casefold())
         exact = {text.casefold()}
         kind = "messaging"
+    else:
+        return found  # Han text or several words: a name, not a contact point
     points = points.select_related("contact", "account")[:CANDIDATES]
     contacts_visible = Contact.objects.visible_to(user, "view")
     accounts_visible = Account.objects.visible_to(user, "view")
@@ -165,10 +179,16 @@ def search(*, user: Any, q: str, limit: int = 20) -> list[SearchResult]:
         if key not in best or best[key].score < score:
             best[key] = SearchResult(kind, customer.public_id, str(customer), score, matched)
 
-    for model in (Contact, Account):
-        for customer, score in _name_matches(model, user, query):
-            offer(customer, score, "name")
-    for customer, score, matched in _point_matches(user, q):
-        offer(customer, score, matched)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # How selective a pattern is decides the plan ('%王芳%' vs 'z%'); a plan cached
+            # for one would be ruinous for the other.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        for model in (Contact, Account):
+            for customer, score in _name_matches(model, user, query):
+                offer(customer, score, "name")
+        for customer, score, matched in _point_matches(user, q):
+            offer(customer, score, matched)
     ranked = sorted(best.values(), key=lambda r: (-r.score, r.display_name.casefold(), r.id))
     return ranked[:limit]
