@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.customers import normalize
@@ -53,7 +54,9 @@ STAGE_PRESETS: dict[str, list[tuple[str, Any]]] = {
 
 
 def create_default_stages(*, workspace: Workspace, by: User | None = None) -> None:
-    apply_stage_preset(workspace=workspace, preset="default", by=by)
+    # stage names are the workspace's data from now on: written in its language
+    with translation.override(workspace.language or settings.LANGUAGE_CODE):
+        apply_stage_preset(workspace=workspace, preset="default", by=by)
 
 
 @transaction.atomic

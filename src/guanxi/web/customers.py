@@ -1,0 +1,203 @@
+"""Pages of the customer master: lists, record pages (the 360), the search box.
+
+The web app composes the others: customer records with the timeline and activities of the
+``timeline`` app, which the customer master itself never imports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from guanxi.customers import selectors
+from guanxi.customers.models import Account, Contact, LifecycleStage
+from guanxi.customers.search import search
+from guanxi.platform.apiframework import keyset_page
+from guanxi.platform.errors import GuanxiError, NotFound
+from guanxi.platform.models import Membership
+from guanxi.platform.permissions import Scope
+from guanxi.platform.visibility import get_visible_or_404
+from guanxi.timeline import selectors as timeline_selectors
+from guanxi.timeline import services as timeline_services
+from guanxi.timeline.models import Channel, Interaction
+
+PAGE_SIZE = 50
+TIMELINE_PAGE = 20
+KINDS = {"contacts": Contact, "accounts": Account}
+SORT_LABELS = {"name": gettext_lazy("Name"), "-updated_at": gettext_lazy("Recently updated")}
+
+
+def _membership(request: HttpRequest) -> Membership:
+    if request.membership is None:
+        raise Http404(_("You are not a member of any workspace."))
+    return request.membership
+
+
+def _may(membership: Membership, action: str, model: type) -> bool:
+    return membership.scope_for(model.object_type, action) != Scope.NONE
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _record(request: HttpRequest, model: type, public_id: str) -> Any:
+    membership = _membership(request)
+    details = selectors.contacts if model is Contact else selectors.accounts
+    try:
+        return get_visible_or_404(
+            model, user=membership, public_id=public_id, queryset=details(user=membership)
+        )
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+
+
+@login_required
+def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
+    model = KINDS[kind]
+    membership = _membership(request)
+    sort = request.GET.get("sort", "name")
+    if sort not in SORT_LABELS:
+        sort = "name"
+    owner = request.user.get_username() if request.GET.get("owner") == "me" else None
+    stage = request.GET.get("stage") or None
+    queryset = selectors.filter_customers(
+        model.objects.visible_to(membership, "view"), owner=owner, lifecycle_stage=stage
+    ).select_related("owner", "lifecycle_stage")
+    if model is Contact:
+        queryset = queryset.prefetch_related("contact_points", "memberships__account")
+    else:
+        queryset = queryset.prefetch_related("contact_points")
+    try:
+        rows, next_cursor = keyset_page(
+            queryset,
+            ordering=selectors.ordering_for(sort),
+            cursor=request.GET.get("cursor"),
+            limit=PAGE_SIZE,
+        )
+    except GuanxiError:
+        return redirect(request.path)  # a stale or tampered cursor: start again
+    for row in rows:
+        phones = [p.value for p in row.contact_points.all() if p.kind == "phone"]
+        row.phone = phones[0] if phones else ""
+        if model is Contact:
+            companies = [link.account.name for link in row.memberships.all()]
+            row.company = companies[0] if companies else ""
+    context = {
+        "kind": kind,
+        "rows": rows,
+        "next_cursor": next_cursor,
+        "sort": sort,
+        "sorts": SORT_LABELS,
+        "owner": request.GET.get("owner", ""),
+        "stage": stage or "",
+        "stages": LifecycleStage.objects.for_workspace(membership.workspace_id),
+        "can_add": _may(membership, "add", model),
+        "title": model._meta.verbose_name_plural,
+    }
+    template = "web/customers/_rows.html" if _is_htmx(request) else "web/customers/list.html"
+    return render(request, template, context)
+
+
+def _timeline_page(customer: Any, cursor: str | None) -> tuple[list[Interaction], str | None]:
+    return keyset_page(
+        timeline_selectors.timeline(customer=customer),
+        ordering=("-occurred_at", "-id"),
+        cursor=cursor,
+        limit=TIMELINE_PAGE,
+    )
+
+
+@login_required
+def customer_detail(request: HttpRequest, kind: str, public_id: str) -> HttpResponse:
+    model = KINDS[kind]
+    customer = _record(request, model, public_id)
+    membership = _membership(request)
+    interactions, next_cursor = _timeline_page(customer, None)
+    activities = list(timeline_selectors.open_activities(customer=customer, user=membership)[:10])
+    context = {
+        "kind": kind,
+        "customer": customer,
+        "points": list(customer.contact_points.all()),
+        "addresses": list(customer.addresses.all()),
+        "links": list(customer.memberships.all()) if model is Contact else [],
+        "interactions": interactions,
+        "next_cursor": next_cursor,
+        "activities": activities,
+        "channels": Channel.choices,
+        "directions": Interaction.Direction.choices,
+        "can_log": _may(membership, "add", Interaction),
+    }
+    return render(request, "web/customers/detail.html", context)
+
+
+@login_required
+def customer_timeline(request: HttpRequest, kind: str, public_id: str) -> HttpResponse:
+    customer = _record(request, KINDS[kind], public_id)
+    try:
+        interactions, next_cursor = _timeline_page(customer, request.GET.get("cursor"))
+    except GuanxiError as exc:
+        raise Http404(str(exc)) from exc
+    return render(
+        request,
+        "web/customers/_timeline.html",
+        {"kind": kind, "customer": customer, "interactions": interactions,
+         "next_cursor": next_cursor},
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def log_interaction(request: HttpRequest, kind: str, public_id: str) -> HttpResponse:
+    """ "Log a call / add a note" from the record page; answers the refreshed timeline."""
+    customer = _record(request, KINDS[kind], public_id)
+    membership = _membership(request)
+    if not _may(membership, "add", Interaction):
+        raise Http404
+    errors: list[str] = []
+    channel = request.POST.get("channel", "phone")
+    direction = request.POST.get("direction", "outbound")
+    subject = request.POST.get("subject", "").strip()
+    if not subject:
+        errors.append(_("Say in a few words what it was about."))
+    if not errors:
+        try:
+            timeline_services.record_interaction(
+                workspace=membership.workspace,
+                by=request.user,
+                channel=channel,
+                direction=direction,
+                subject=subject,
+                body=request.POST.get("body", ""),
+                contact=customer if isinstance(customer, Contact) else None,
+                account=customer if isinstance(customer, Account) else None,
+            )
+        except GuanxiError as exc:
+            errors.append(str(exc))
+    interactions, next_cursor = _timeline_page(customer, None)
+    response = render(
+        request,
+        "web/customers/_timeline.html",
+        {"kind": kind, "customer": customer, "interactions": interactions,
+         "next_cursor": next_cursor, "errors": errors, "logged": not errors},
+    )  # fmt: skip
+    if not _is_htmx(request):
+        return redirect(request.path.rsplit("log/", 1)[0])
+    return response
+
+
+@login_required
+def search_page(request: HttpRequest) -> HttpResponse:
+    membership = _membership(request)
+    q = request.GET.get("q", "").strip()
+    results = search(user=membership, q=q, limit=20) if q else []
+    context = {"q": q, "results": results}
+    if _is_htmx(request):
+        return render(request, "web/_search_results.html", context)
+    return render(request, "web/search.html", context)

@@ -1,0 +1,125 @@
+"""The customer pages in a real browser: sign in, search by pinyin initials, the record page,
+logging a call, languages, visibility, phone width, accessibility."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from guanxi.customers import services as customers
+from guanxi.customers.services import ContactPointInput
+from tests.browser.conftest import PASSWORD, axe_violations, horizontal_overflow, sign_in
+from tests.factories import make_member, make_team, make_workspace
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+SCREENSHOTS = os.environ.get("GUANXI_SCREENSHOTS")  # a folder to save page screenshots in
+
+
+@pytest.fixture
+def world():
+    workspace = make_workspace(slug="acme", name="ACME 贸易", language="zh-hans")
+    east, south = (
+        make_team(workspace=workspace, name="华东"),
+        make_team(workspace=workspace, name="华南"),
+    )
+    rep = make_member(workspace=workspace, role_key="sales_rep", team=east, username="li.na")
+    other = make_member(workspace=workspace, role_key="sales_rep", team=south, username="chen.jie")
+    for member in (rep, other):
+        member.user.set_password(PASSWORD)
+        member.user.save()
+    account = customers.create_account(
+        workspace=workspace, by=rep.user, name="上海远景贸易有限公司"
+    )
+    mine = customers.create_contact(
+        workspace=workspace, by=rep.user, family_name="张", given_name="伟", account=account,
+        contact_points=[
+            ContactPointInput(kind="phone", value="138 0013 8000", consents={"marketing": "granted"}),
+            ContactPointInput(kind="email", value="zhang.wei@yuanjing.cn"),
+        ],
+    )  # fmt: skip
+    theirs = customers.create_contact(
+        workspace=workspace, by=other.user, family_name="Wong", given_name="Mary"
+    )
+    return {"rep": rep, "mine": mine, "theirs": theirs, "account": account}
+
+
+def shot(page, name):
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
+
+def test_find_by_initials_log_a_call_and_see_it(new_page, world):
+    page = new_page()
+    sign_in(page, "li.na")
+    page.fill("#gx-q", "zw")
+    result = page.locator("#gx-search-results a", has_text="张伟")
+    result.wait_for()
+    shot(page, "search")
+    result.click()
+    page.wait_for_url(f"**/contacts/{world['mine'].public_id}/")
+    assert page.locator("h1").inner_text() == "张伟"
+    assert page.locator("a[href='tel:+8613800138000']").count() == 1
+    assert page.locator("a[href='mailto:zhang.wei@yuanjing.cn']").count() == 1
+
+    page.select_option("#gx-log-channel", "phone")
+    page.fill("#gx-log-subject", "报价跟进 follow-up")
+    page.click(".gx-log button[type=submit]")
+    page.locator("#gx-timeline-list li", has_text="报价跟进 follow-up").wait_for()
+    assert page.locator("[role=status]").count() == 1
+    shot(page, "contact")
+
+
+def test_lists_and_record_pages_are_accessible(new_page, world):
+    page = new_page()
+    sign_in(page, "li.na")
+    for path in ("/", "/contacts/", "/accounts/", f"/contacts/{world['mine'].public_id}/",
+                 f"/accounts/{world['account'].public_id}/", "/search/?q=zhang"):  # fmt: skip
+        page.goto(path)
+        assert axe_violations(page) == [], path
+    page.goto("/contacts/")
+    shot(page, "contacts")
+
+
+def test_login_page_is_accessible(new_page, world):
+    page = new_page()
+    page.goto("/login/")
+    assert axe_violations(page) == []
+
+
+def test_another_teams_contact_is_not_found(new_page, world):
+    page = new_page()
+    sign_in(page, "li.na")
+    response = page.goto(f"/contacts/{world['theirs'].public_id}/")
+    assert response.status == 404
+    assert "Mary" not in page.content()
+    assert page.locator("h1").inner_text() == "Not found"
+
+
+def test_simplified_chinese_leaves_no_english_in_the_interface(new_page, world):
+    page = new_page()
+    sign_in(page, "li.na")
+    with page.expect_navigation():
+        page.select_option("#gx-language", "zh-hans")
+    page.goto(f"/contacts/{world['mine'].public_id}/")
+    text = page.locator("body").inner_text()
+    # what may stay Latin: the brand, data (names, e-mail, usernames) and codes
+    # (English is the language switcher's own name for English)
+    allowed = {"Guanxi", "ACME", "zhang", "wei", "yuanjing", "English"}
+    words = {w for w in re.findall(r"[A-Za-z]{3,}", text)} - allowed
+    assert words == set(), words
+    assert "联系方式" in text and "时间线" in text
+    shot(page, "contact-zh-hans")
+
+
+@pytest.mark.parametrize("path", ["/", "/contacts/", "contact"])
+def test_phone_width_has_no_horizontal_scroll(new_page, world, path):
+    page = new_page(width=360, height=740)
+    sign_in(page, "li.na")
+    page.goto(f"/contacts/{world['mine'].public_id}/" if path == "contact" else path)
+    assert horizontal_overflow(page) <= 0
+    if path == "contact":
+        shot(page, "contact-phone")
