@@ -48,11 +48,10 @@ def measure(name, call, samples, *, db, **extra):
          queries=len(queries), **extra)  # fmt: skip
 
 
-def run(db: str, *, workspace_slug: str, requests: int, seed: int) -> None:
+def run(db: str, *, workspace_slug: str, requests: int, seed: int, only: str = "") -> None:
     from django.test import Client
 
     from guanxi.customers.models import Contact, ContactPoint
-    from guanxi.customers.normalize import _pinyin, has_han
     from guanxi.platform import services
     from guanxi.platform.context import acting_in
     from guanxi.platform.models import Membership, Role, Workspace
@@ -109,11 +108,22 @@ def run(db: str, *, workspace_slug: str, requests: int, seed: int) -> None:
         }
     emit(bench="dataset", db=db, contacts=total_contacts, first_contact_interactions=heaviest)
 
+    sections = set(only.split(",")) if only else {"360", "search", "list"}
+
     # --- customer 360 -------------------------------------------------------------------------
     ids = [c[1] for c in contacts]
+    heavy_id = Contact.objects.for_workspace(workspace).get(pk=min_pk).public_id
+    if "360" in sections:
+        _customer_360(get, ids, heavy_id, mine, db=db, requests=requests, heaviest=heaviest)
+    if "search" in sections:
+        _search(get, contacts, points, db=db, requests=requests)
+    if "list" in sections:
+        _lists(get, db=db, requests=requests)
+
+
+def _customer_360(get, ids, heavy_id, mine, *, db, requests, heaviest):
     measure("contact_360_api", lambda i: get("admin", f"/contacts/{i}/360"), ids, db=db,
             user="admin")  # fmt: skip
-    heavy_id = Contact.objects.for_workspace(workspace).get(pk=min_pk).public_id
     measure("contact_360_api_long_timeline", lambda i: get("admin", f"/contacts/{i}/360"),
             [heavy_id] * requests, db=db, interactions=heaviest)  # fmt: skip
     measure("contact_360_api_rep", lambda i: get("rep", f"/contacts/{i}/360"), mine, db=db,
@@ -121,7 +131,10 @@ def run(db: str, *, workspace_slug: str, requests: int, seed: int) -> None:
     measure("contact_timeline_page_long", lambda i: get("admin", f"/contacts/{i}/timeline"),
             [heavy_id] * requests, db=db)  # fmt: skip
 
-    # --- search -------------------------------------------------------------------------------
+
+def _search(get, contacts, points, *, db, requests):
+    from guanxi.customers.normalize import _pinyin, has_han
+
     names = [c[2] for c in contacts]
     han = [n for n in names if has_han(n)]
     queries = {
@@ -142,7 +155,8 @@ def run(db: str, *, workspace_slug: str, requests: int, seed: int) -> None:
             measure(f"search_{kind}", lambda q, who=who: get(who, "/search", {"q": q}), qs,
                     db=db, user=who)  # fmt: skip
 
-    # --- lists --------------------------------------------------------------------------------
+
+def _lists(get, *, db, requests):
     for who in ("admin", "rep"):
         for label, params in (
             ("by_name", {"sort": "name", "limit": 50}),
@@ -170,6 +184,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--generate", help="CUSTOMERS:INTERACTIONS into a throwaway database")
+    parser.add_argument("--only", default="", help="Comma-separated: 360, search, list.")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "guanxi.settings.dev"
@@ -182,7 +197,7 @@ def main() -> None:
         from django.db import connection
 
         run(connection.vendor, workspace_slug=args.workspace, requests=args.requests,
-            seed=args.seed)  # fmt: skip
+            seed=args.seed, only=args.only)  # fmt: skip
         return
     customers, interactions = (int(n) for n in args.generate.split(":"))
     with tempfile.TemporaryDirectory() as home:
@@ -196,7 +211,8 @@ def main() -> None:
             call_command("migrate", verbosity=0)
             call_command("generate", customers=customers, interactions=interactions,
                          heavy=min(interactions, 50_000), workspace=args.workspace)  # fmt: skip
-            run(db, workspace_slug=args.workspace, requests=args.requests, seed=args.seed)
+            run(db, workspace_slug=args.workspace, requests=args.requests, seed=args.seed,
+                only=args.only)  # fmt: skip
 
 
 if __name__ == "__main__":
