@@ -265,10 +265,10 @@ def _common_out(customer: Customer) -> dict[str, Any]:
         "value_tier": customer.value_tier,
         "source": customer.source,
         "external_id": customer.external_id,
-        "tags": sorted(tag.name for tag in customer.tags.all()),
+        "tags": sorted(tag.name for tag in selectors.related(customer, "tags")),
         "custom_fields": customer.custom_fields,
-        "contact_points": [_point_out(p) for p in customer.contact_points.all()],
-        "addresses": [_address_out(a) for a in customer.addresses.all()],
+        "contact_points": [_point_out(p) for p in selectors.related(customer, "contact_points")],
+        "addresses": [_address_out(a) for a in selectors.related(customer, "addresses")],
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
         "version": customer.version,
@@ -297,7 +297,7 @@ def _contact_out(contact: Contact) -> dict[str, Any]:
             "role": link.role,
             "is_primary": link.is_primary,
         }
-        for link in contact.memberships.all()
+        for link in selectors.related(contact, "memberships")
     ]
     return (
         _common_out(contact)
@@ -583,7 +583,7 @@ def list_contact_points(
     request: HttpRequest, kind: Literal["contacts", "accounts"], customer_id: str
 ) -> list[dict]:
     customer = _customer(request, kind, customer_id, "view")
-    return [_point_out(point) for point in customer.contact_points.all()]
+    return [_point_out(point) for point in selectors.related(customer, "contact_points")]
 
 
 @router.post(

@@ -17,6 +17,7 @@ from guanxi.customers.models import (
     Customer,
 )
 from guanxi.platform.errors import ValidationFailed
+from guanxi.platform.models import Tag
 
 SORTS = {
     "name": ("sort_key", "id"),
@@ -36,12 +37,38 @@ def ordering_for(sort: str | None) -> tuple[str, ...]:
     return SORTS[sort]
 
 
+# Prefetched into plain lists (``to_attr``): Django then builds no queryset per record,
+# which on a page of fifty customers with four relations was most of the time it took.
+PREFETCHED = {
+    "tags": "tag_list",
+    "contact_points": "point_list",
+    "addresses": "address_list",
+    "memberships": "link_list",
+}
+
+
+def related(customer: Customer, name: str) -> list[Any]:
+    """A customer's tags, contact points, addresses or account links: the prefetched list
+    when the record came through ``with_*_details``, else a query."""
+    prefetched = getattr(customer, PREFETCHED[name], None)
+    if prefetched is not None:
+        return prefetched
+    return list(getattr(customer, name).all())
+
+
+def _tags() -> Prefetch:
+    return Prefetch(
+        "tags", queryset=Tag.objects.dangerously_all_workspaces(), to_attr=PREFETCHED["tags"]
+    )
+
+
 def _points() -> Prefetch:
     return Prefetch(
         "contact_points",
         queryset=ContactPoint.objects.dangerously_all_workspaces().order_by(
             "kind", "-is_primary", "id"
         ),
+        to_attr=PREFETCHED["contact_points"],
     )
 
 
@@ -49,12 +76,13 @@ def _addresses() -> Prefetch:
     return Prefetch(
         "addresses",
         queryset=Address.objects.dangerously_all_workspaces().order_by("-is_primary", "id"),
+        to_attr=PREFETCHED["addresses"],
     )
 
 
 def with_account_details(queryset: QuerySet[Account]) -> QuerySet[Account]:
     return queryset.select_related("owner", "team", "lifecycle_stage", "parent").prefetch_related(
-        "tags", _points(), _addresses()
+        _tags(), _points(), _addresses()
     )
 
 
@@ -78,11 +106,20 @@ def with_contact_details(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
     links = AccountContact.objects.dangerously_all_workspaces().filter(
         account__deleted_at__isnull=True
     )
-    return queryset.select_related("owner", "team", "lifecycle_stage").prefetch_related(
-        "tags",
-        _points(),
-        _addresses(),
-        Prefetch("memberships", queryset=links.select_related("account")),
+    links = links.select_related("account").only(
+        "contact_id", "account_id", "title", "role", "is_primary", "started_on", "ended_on",
+        "public_id", "version", "account__public_id", "account__name", "account__workspace_id",
+        "account__owner_id", "account__team_id",
+    )  # fmt: skip
+    return (
+        queryset.select_related("owner", "team", "lifecycle_stage")
+        .defer("search_document")
+        .prefetch_related(
+            _tags(),
+            _points(),
+            _addresses(),
+            Prefetch("memberships", queryset=links, to_attr=PREFETCHED["memberships"]),
+        )
     )
 
 

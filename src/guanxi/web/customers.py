@@ -71,9 +71,9 @@ def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
         model.objects.visible_to(membership, "view"), owner=owner, lifecycle_stage=stage
     ).select_related("owner", "lifecycle_stage")
     if model is Contact:
-        queryset = queryset.prefetch_related("contact_points", "memberships__account")
+        queryset = selectors.with_contact_details(queryset)
     else:
-        queryset = queryset.prefetch_related("contact_points")
+        queryset = selectors.with_account_details(queryset)
     try:
         rows, next_cursor = keyset_page(
             queryset,
@@ -84,10 +84,10 @@ def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
     except GuanxiError:
         return redirect(request.path)  # a stale or tampered cursor: start again
     for row in rows:
-        phones = [p.value for p in row.contact_points.all() if p.kind == "phone"]
+        phones = [p.value for p in selectors.related(row, "contact_points") if p.kind == "phone"]
         row.phone = phones[0] if phones else ""
         if model is Contact:
-            companies = [link.account.name for link in row.memberships.all()]
+            companies = [link.account.name for link in selectors.related(row, "memberships")]
             row.company = companies[0] if companies else ""
     context = {
         "kind": kind,
@@ -124,9 +124,9 @@ def customer_detail(request: HttpRequest, kind: str, public_id: str) -> HttpResp
     context = {
         "kind": kind,
         "customer": customer,
-        "points": list(customer.contact_points.all()),
-        "addresses": list(customer.addresses.all()),
-        "links": list(customer.memberships.all()) if model is Contact else [],
+        "points": selectors.related(customer, "contact_points"),
+        "addresses": selectors.related(customer, "addresses"),
+        "links": selectors.related(customer, "memberships") if model is Contact else [],
         "interactions": interactions,
         "next_cursor": next_cursor,
         "activities": activities,
