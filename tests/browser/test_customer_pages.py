@@ -123,3 +123,55 @@ def test_phone_width_has_no_horizontal_scroll(new_page, world, path):
     assert horizontal_overflow(page) <= 0
     if path == "contact":
         shot(page, "contact-phone")
+
+
+def test_create_an_account_and_a_contact_with_a_chinese_name(new_page, world):
+    page = new_page()
+    sign_in(page, "li.na")
+    page.goto("/accounts/")
+    page.click("text=New account")
+    page.fill("#id_name", "杭州西湖茶业有限公司")
+    page.fill("#id_phone", "0571 8765 4321")
+    page.click("button:has-text('Save')")
+    page.wait_for_url("**/accounts/acc_*/")
+    assert page.locator("h1").inner_text() == "杭州西湖茶业有限公司"
+    assert page.locator("a[href='tel:+8657187654321']").count() == 1
+
+    page.click("text=New contact")
+    page.fill("#id_family_name", "陈")
+    page.fill("#id_given_name", "静")
+    page.fill("#id_phone", "12345")  # not a number: refused inline, input kept
+    page.click("button:has-text('Save')")
+    assert page.locator(".gx-invalid #id_phone").count() == 1
+    assert page.input_value("#id_family_name") == "陈"
+    page.fill("#id_phone", "139 0000 1234")
+    page.click("button:has-text('Save')")
+    page.wait_for_url("**/contacts/con_*/")
+    assert page.locator("h1").inner_text() == "陈静"
+    assert page.locator("a[href='tel:+8613900001234']").count() == 1  # stored normalized
+    assert page.locator("text=杭州西湖茶业有限公司").count() >= 1
+    page.fill("#gx-q", "cj")
+    page.locator("#gx-search-results a", has_text="陈静").wait_for()
+
+
+def test_edit_conflict_shows_what_changed_and_never_overwrites_silently(new_page, world):
+    path = f"/contacts/{world['mine'].public_id}/edit/"
+    first, second = new_page(), new_page()
+    for page in (first, second):
+        sign_in(page, "li.na")
+        page.goto(path)
+    first.fill("#id_given_name", "伟明")
+    first.click("button:has-text('Save')")
+    first.wait_for_url(f"**/contacts/{world['mine'].public_id}/")
+
+    second.fill("#id_given_name", "伟强")
+    second.click("button:has-text('Save')")
+    conflict = second.locator(".gx-conflict")
+    conflict.wait_for()
+    assert "伟明" in conflict.inner_text()  # what the other person saved
+    assert second.input_value("#id_given_name") == "伟强"  # and the user's own input kept
+    first.reload()
+    assert first.locator("h1").inner_text() == "张伟明"  # nothing overwritten yet
+    second.click("button:has-text('Save')")  # knowingly apply theirs over
+    second.wait_for_url(f"**/contacts/{world['mine'].public_id}/")
+    assert second.locator("h1").inner_text() == "张伟强"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,16 +17,26 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from guanxi.customers import selectors
+from guanxi.customers import services as customer_services
+from guanxi.customers.errors import ContactPointClash
 from guanxi.customers.models import Account, Contact, LifecycleStage
 from guanxi.customers.search import search
+from guanxi.customers.services import ContactPointInput
 from guanxi.platform.apiframework import keyset_page
-from guanxi.platform.errors import GuanxiError, NotFound
+from guanxi.platform.errors import (
+    Forbidden,
+    GuanxiError,
+    NotFound,
+    ValidationFailed,
+    VersionConflict,
+)
 from guanxi.platform.models import Membership
 from guanxi.platform.permissions import Scope
-from guanxi.platform.visibility import get_visible_or_404
+from guanxi.platform.visibility import can, get_visible_or_404
 from guanxi.timeline import selectors as timeline_selectors
 from guanxi.timeline import services as timeline_services
 from guanxi.timeline.models import Channel, Interaction
+from guanxi.web.forms import AccountForm, ContactForm, NewAccountForm, NewContactForm
 
 PAGE_SIZE = 50
 TIMELINE_PAGE = 20
@@ -47,15 +58,21 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _record(request: HttpRequest, model: type, public_id: str) -> Any:
+def _record(request: HttpRequest, model: type, public_id: str, action: str = "view") -> Any:
     membership = _membership(request)
     details = selectors.contacts if model is Contact else selectors.accounts
     try:
         return get_visible_or_404(
-            model, user=membership, public_id=public_id, queryset=details(user=membership)
+            model,
+            user=membership,
+            public_id=public_id,
+            action=action,
+            queryset=details(user=membership),
         )
     except NotFound as exc:
         raise Http404(str(exc)) from exc
+    except Forbidden as exc:
+        raise PermissionDenied(str(exc)) from exc
 
 
 @login_required
@@ -133,6 +150,8 @@ def customer_detail(request: HttpRequest, kind: str, public_id: str) -> HttpResp
         "channels": Channel.choices,
         "directions": Interaction.Direction.choices,
         "can_log": _may(membership, "add", Interaction),
+        "can_change": can(membership, "change", customer),
+        "can_add_contact": _may(membership, "add", Contact),
     }
     return render(request, "web/customers/detail.html", context)
 
@@ -201,3 +220,121 @@ def search_page(request: HttpRequest) -> HttpResponse:
     if _is_htmx(request):
         return render(request, "web/_search_results.html", context)
     return render(request, "web/search.html", context)
+
+
+# --- create and edit --------------------------------------------------------------------------
+CONTACT_EDIT_FIELDS = (
+    "family_name", "given_name", "gender", "occupation", "preferred_language", "lifecycle_stage",
+)  # fmt: skip
+ACCOUNT_EDIT_FIELDS = ("name", "legal_name", "industry", "size", "website", "lifecycle_stage")
+
+
+def _point_inputs(data: dict[str, Any]) -> list[ContactPointInput]:
+    kinds = (("phone", "phone"), ("email", "email"), ("wechat", "wechat"))
+    return [
+        ContactPointInput(kind=kind, value=data[name]) for name, kind in kinds if data.get(name)
+    ]
+
+
+@login_required
+def customer_new(request: HttpRequest, kind: str) -> HttpResponse:
+    model = KINDS[kind]
+    membership = _membership(request)
+    if not _may(membership, "add", model):
+        raise PermissionDenied
+    account = None
+    if model is Contact and request.GET.get("account"):
+        account = _record(request, Account, request.GET["account"])
+    form_class = NewContactForm if model is Contact else NewAccountForm
+    form = form_class(request.POST or None, workspace_id=membership.workspace_id)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        points = _point_inputs(data)
+        for name in ("phone", "email", "wechat"):
+            data.pop(name, None)
+        data["lifecycle_stage"] = data["lifecycle_stage"] or None
+        try:
+            if model is Contact:
+                record = customer_services.create_contact(
+                    workspace=membership.workspace, by=request.user, account=account,
+                    contact_points=points, **data,
+                )  # fmt: skip
+            else:
+                record = customer_services.create_account(
+                    workspace=membership.workspace, by=request.user, contact_points=points,
+                    **data,
+                )  # fmt: skip
+        except ValidationFailed as exc:
+            form.add_service_errors(exc.errors)
+        except ContactPointClash as exc:
+            form.add_service_errors([(exc.field, str(exc))])
+        else:
+            return redirect("web:customer_detail", kind, record.public_id)
+    return render(
+        request,
+        "web/customers/form.html",
+        {"kind": kind, "form": form, "account": account, "creating": True,
+         "title": _("New contact") if model is Contact else _("New account")},
+    )  # fmt: skip
+
+
+@login_required
+def customer_edit(request: HttpRequest, kind: str, public_id: str) -> HttpResponse:
+    """Edit with optimistic locking: a save over someone else's newer one is refused, shows
+    who changed what, and keeps the user's input so they can review and save it again."""
+    model = KINDS[kind]
+    record = _record(request, model, public_id, action="change")
+    membership = _membership(request)
+    names = CONTACT_EDIT_FIELDS if model is Contact else ACCOUNT_EDIT_FIELDS
+    form_class = ContactForm if model is Contact else AccountForm
+
+    def current_values(obj: Any) -> dict[str, Any]:
+        values = {name: getattr(obj, name) for name in names if name != "lifecycle_stage"}
+        values["lifecycle_stage"] = obj.lifecycle_stage.key if obj.lifecycle_stage_id else ""
+        return values
+
+    initial = {**current_values(record), "version": record.version}
+    form = form_class(request.POST or None, initial=initial, workspace_id=membership.workspace_id)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in names}
+        changes["lifecycle_stage"] = changes["lifecycle_stage"] or None
+        update = (
+            customer_services.update_contact if model is Contact
+            else customer_services.update_account
+        )  # fmt: skip
+        try:
+            update(
+                **{"contact" if model is Contact else "account": record},
+                by=request.user,
+                expected_version=form.cleaned_data["version"] or 0,
+                **changes,
+            )
+        except VersionConflict:
+            fresh = _record(request, model, public_id)
+            theirs = current_values(fresh)
+            conflict = {
+                "by": fresh.updated_by,
+                "at": fresh.updated_at,
+                # what is saved now, where it differs from what the user is saving
+                "changes": [
+                    (form.fields[name].label, theirs[name])
+                    for name in names
+                    if (theirs[name] or "") != (form.cleaned_data[name] or "")
+                ],
+            }
+            # saving again means "apply mine over theirs", knowingly
+            data = request.POST.copy()
+            data["version"] = fresh.version
+            form = form_class(data, initial=initial, workspace_id=membership.workspace_id)
+            form.is_valid()
+        except ValidationFailed as exc:
+            form.add_service_errors(exc.errors)
+        else:
+            return redirect("web:customer_detail", kind, public_id)
+    return render(
+        request,
+        "web/customers/form.html",
+        {"kind": kind, "form": form, "customer": record, "conflict": conflict,
+         "title": _("Edit %(name)s") % {"name": record}},
+    )  # fmt: skip

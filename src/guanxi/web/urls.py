@@ -19,6 +19,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="web:login"), name="logout"),
     path("search/", customers.search_page, name="search"),
     re_path(rf"^{KIND}/$", customers.customer_list, name="customer_list"),
+    re_path(rf"^{KIND}/new/$", customers.customer_new, name="customer_new"),
+    re_path(rf"^{KIND}/{ID}/edit/$", customers.customer_edit, name="customer_edit"),
     re_path(rf"^{KIND}/{ID}/$", customers.customer_detail, name="customer_detail"),
     re_path(rf"^{KIND}/{ID}/timeline/$", customers.customer_timeline, name="customer_timeline"),
     re_path(rf"^{KIND}/{ID}/log/$", customers.log_interaction, name="log_interaction"),
