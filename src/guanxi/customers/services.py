@@ -26,6 +26,7 @@ from guanxi.customers.models import (
     LifecycleStage,
 )
 from guanxi.platform.audit import record_audit
+from guanxi.platform.context import acting_in, current_membership
 from guanxi.platform.customfields import clean_custom_values
 from guanxi.platform.errors import ValidationFailed
 from guanxi.platform.models import Membership, Team, User, Workspace
@@ -190,6 +191,13 @@ def _set_name(contact: Contact, *, family_name: str, given_name: str, full_name:
         raise ValidationFailed([("family_name", "a contact needs a family or a given name")])
     contact.family_name, contact.given_name = family_name, given_name
     contact.display_name = normalize.display_name(family=family_name, given=given_name)
+
+
+def _set_tags(customer: Customer, names: Iterable[str], *, by: User | None) -> None:
+    """Replace a customer's tags; works outside a request too (CLI, jobs, imports)."""
+    tags = get_or_create_tags(workspace=customer.workspace, names=list(names), by=by)
+    with acting_in(customer.workspace, current_membership()):
+        customer.tags.set(tags)
 
 
 def _describe(customer: Customer) -> dict[str, str]:
@@ -538,7 +546,7 @@ def create_account(
     _refresh_account_search(account)
     account.save()
     if tags:
-        account.tags.set(get_or_create_tags(workspace=workspace, names=list(tags), by=by))
+        _set_tags(account, tags, by=by)
     for index, point in enumerate(contact_points):
         add_contact_point(customer=account, point=point, by=by, path=f"contact_points.{index}")
     for index, address in enumerate(addresses):
@@ -619,7 +627,7 @@ def update_account(*, account: Account, by: User, expected_version: int, **chang
     save_versioned(account, expected_version=expected_version, by=by, fields=set(fields))
     _announce_owner_change(account, by=by)
     if tags is not None:
-        account.tags.set(get_or_create_tags(workspace=account.workspace, names=tags, by=by))
+        _set_tags(account, tags, by=by)
     return account
 
 
@@ -718,7 +726,7 @@ def create_contact(
     if account is not None:
         link_contact(contact=contact, account=account, title=title, is_primary=True, by=by)
     if tags:
-        contact.tags.set(get_or_create_tags(workspace=workspace, names=list(tags), by=by))
+        _set_tags(contact, tags, by=by)
     for index, point in enumerate(contact_points):
         add_contact_point(customer=contact, point=point, by=by, path=f"contact_points.{index}")
     for index, address in enumerate(addresses):
@@ -758,7 +766,7 @@ def update_contact(*, contact: Contact, by: User, expected_version: int, **chang
     save_versioned(contact, expected_version=expected_version, by=by, fields=set(fields))
     _announce_owner_change(contact, by=by)
     if tags is not None:
-        contact.tags.set(get_or_create_tags(workspace=contact.workspace, names=tags, by=by))
+        _set_tags(contact, tags, by=by)
     return contact
 
 

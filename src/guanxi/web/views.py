@@ -1,12 +1,37 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
+
+from guanxi.customers.models import Contact
+from guanxi.timeline import selectors as timeline_selectors
+from guanxi.timeline.models import Activity
 
 
 @login_required(login_url="web:login")
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html", {"membership": request.membership})
+    """My open activities, overdue first, and the customers most recently worked on."""
+    membership = request.membership
+    activities, recent = [], []
+    if membership is not None:
+        activities = list(
+            timeline_selectors.activities(user=membership)
+            .filter(assigned_to=request.user, status=Activity.Status.OPEN)
+            .order_by(F("due_at").asc(nulls_last=True), "id")[:20]
+        )
+        recent = list(
+            Contact.objects.visible_to(membership, "view")
+            .filter(owner=request.user)
+            .order_by("-updated_at", "-id")
+            .only("public_id", "display_name", "updated_at")[:10]
+        )
+    return render(
+        request,
+        "web/home.html",
+        {"activities": activities, "recent": recent, "now": timezone.now()},
+    )
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

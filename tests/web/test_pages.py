@@ -1,0 +1,97 @@
+"""Server side of the web pages: what they show, who may see them, how many queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from guanxi.customers import services as customers
+from guanxi.customers.services import ContactPointInput
+from guanxi.timeline import services as timeline
+from tests.factories import make_member
+
+pytestmark = pytest.mark.django_db
+
+
+def browser(member):
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(member.user)
+    return client
+
+
+@pytest.fixture
+def contacts(workspace, rep):
+    account = customers.create_account(workspace=workspace, by=rep.user, name="远景贸易")
+    return [
+        customers.create_contact(
+            workspace=workspace,
+            by=rep.user,
+            family_name="张",
+            given_name=f"伟{i}",
+            account=account,
+            tags=["vip"],
+            contact_points=[ContactPointInput(kind="phone", value=f"138 0013 80{i:02d}")],
+        )
+        for i in range(30)
+    ]
+
+
+def test_home_lists_my_open_activities_overdue_first(workspace, rep, contacts):
+    now = timezone.now()
+    timeline.create_activity(workspace=workspace, by=rep.user, kind="call", subject="明天回访",
+                             contact=contacts[0], due_at=now + timedelta(days=1))  # fmt: skip
+    timeline.create_activity(workspace=workspace, by=rep.user, kind="task", subject="上周的报价",
+                             contact=contacts[1], due_at=now - timedelta(days=7))  # fmt: skip
+    page = browser(rep).get("/").content.decode()
+    assert page.index("上周的报价") < page.index("明天回访")
+    assert "gx-overdue" in page
+
+
+@pytest.mark.parametrize("path", ["/contacts/", "/accounts/", "/search/?q=zw", "/"])
+def test_pages_stay_within_the_query_budget(rep, contacts, path, django_assert_max_num_queries):
+    client = browser(rep)
+    with django_assert_max_num_queries(12):
+        response = client.get(path)
+    assert response.status_code == 200
+
+
+def test_record_page_within_the_query_budget(rep, contacts, django_assert_max_num_queries):
+    client = browser(rep)
+    path = f"/contacts/{contacts[0].public_id}/"
+    with django_assert_max_num_queries(12):
+        response = client.get(path)
+    assert response.status_code == 200
+    assert "tel:+8613800138000" in response.content.decode()
+
+
+def test_list_pages_follow_the_cursor(rep, contacts):
+    client = browser(rep)
+    first = client.get("/contacts/").content.decode()
+    assert first.count('data-label="Name"') == 30  # one page holds them all
+    response = client.get("/contacts/?cursor=garbage")
+    assert response.status_code == 302  # a broken cursor starts the list again
+
+
+def test_another_teams_record_is_404_and_a_read_only_role_cannot_edit(workspace, rep, contacts):
+    other = make_member(workspace=workspace, role_key="sales_rep", username="other.rep")
+    assert browser(other).get(f"/contacts/{contacts[0].public_id}/").status_code == 404
+    analyst = make_member(workspace=workspace, role_key="analyst", username="analyst")
+    assert browser(analyst).get(f"/contacts/{contacts[0].public_id}/").status_code == 200
+    assert browser(analyst).get(f"/contacts/{contacts[0].public_id}/edit/").status_code == 403
+    assert browser(analyst).get("/contacts/new/").status_code == 403
+
+
+def test_logging_without_javascript_redirects_back(rep, contacts):
+    path = f"/contacts/{contacts[0].public_id}/"
+    response = browser(rep).post(path + "log/", {"channel": "visit", "subject": "上门拜访"})
+    assert response.status_code == 302 and response["Location"] == path
+    assert "上门拜访" in browser(rep).get(path).content.decode()
+
+
+def test_signed_out_users_go_to_sign_in_and_come_back(contacts):
+    response = Client(HTTP_HOST="127.0.0.1").get("/contacts/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/contacts/")
