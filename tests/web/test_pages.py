@@ -95,3 +95,13 @@ def test_signed_out_users_go_to_sign_in_and_come_back(contacts):
     response = Client(HTTP_HOST="127.0.0.1").get("/contacts/")
     assert response.status_code == 302
     assert response["Location"].startswith("/login/?next=/contacts/")
+
+
+def test_chosen_language_is_remembered_for_the_user(rep):
+    client = browser(rep)
+    client.post("/language/", {"language": "zh-hant", "next": "/"})
+    rep.user.refresh_from_db()
+    assert rep.user.language == "zh-hant"
+    elsewhere = browser(rep)  # another device: no cookie, an English browser
+    page = elsewhere.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "我的待辦活動" in page

@@ -8,7 +8,8 @@ from contextlib import ExitStack
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import check_for_language
 
 from guanxi.platform.context import acting_in, serving_client
 from guanxi.platform.models import Membership
@@ -74,6 +75,13 @@ class WorkspaceMiddleware:
             elif request.user.is_authenticated:
                 request.membership = session_membership(request)
                 request.auth_method = "session"
+            language = (
+                getattr(request.user, "language", "") if request.user.is_authenticated else ""
+            )
+            if language and check_for_language(language):
+                # the language a user chose is theirs on every device, over cookie and browser
+                translation.activate(language)
+                request.LANGUAGE_CODE = translation.get_language()
             membership = request.membership
             if membership is not None:
                 stack.enter_context(acting_in(membership.workspace, membership))

@@ -9,6 +9,7 @@ ID = r"(?P<public_id>[a-z]+_[0-9a-z]{26})"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("language/", views.set_language, name="set_language"),
     path(
         "login/",
         auth_views.LoginView.as_view(

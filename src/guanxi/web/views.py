@@ -4,6 +4,8 @@ from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import check_for_language
+from django.views import i18n as i18n_views
 
 from guanxi.customers.models import Contact
 from guanxi.timeline import selectors as timeline_selectors
@@ -32,6 +34,16 @@ def home(request: HttpRequest) -> HttpResponse:
         "web/home.html",
         {"activities": activities, "recent": recent, "now": timezone.now()},
     )
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, remembered on the user for their other devices."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and check_for_language(language):
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    return response
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
