@@ -77,17 +77,20 @@ def test_lists_and_record_pages_are_accessible(new_page, world):
     page = new_page()
     sign_in(page, "li.na")
     for path in ("/", "/contacts/", "/accounts/", f"/contacts/{world['mine'].public_id}/",
-                 f"/accounts/{world['account'].public_id}/", "/search/?q=zhang"):  # fmt: skip
+                 f"/accounts/{world['account'].public_id}/", "/search/?q=zhang",
+                 "/contacts/new/", f"/contacts/{world['mine'].public_id}/edit/",
+                 "/password/change/"):  # fmt: skip
         page.goto(path)
         assert axe_violations(page) == [], path
     page.goto("/contacts/")
     shot(page, "contacts")
 
 
-def test_login_page_is_accessible(new_page, world):
+def test_signed_out_pages_are_accessible(new_page, world):
     page = new_page()
-    page.goto("/login/")
-    assert axe_violations(page) == []
+    for path in ("/login/", "/password/reset/"):
+        page.goto(path)
+        assert axe_violations(page) == [], path
 
 
 def test_another_teams_contact_is_not_found(new_page, world):

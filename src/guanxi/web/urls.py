@@ -1,5 +1,6 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, re_path
+from django.urls import path, re_path, reverse_lazy
+from django.utils.translation import gettext_lazy as _
 
 from guanxi.web import customers, views
 
@@ -18,6 +19,75 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="web:login"), name="logout"),
+    path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="web/password_form.html",
+            success_url=reverse_lazy("web:password_change_done"),
+            extra_context={"heading": _("Change your password")},
+        ),
+        name="password_change",
+    ),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="web/message.html",
+            extra_context={
+                "heading": _("Password changed"),
+                "message": _("Your password has been changed."),
+            },
+        ),
+        name="password_change_done",
+    ),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="web/password_form.html",
+            email_template_name="web/password_reset_email.txt",
+            subject_template_name="web/password_reset_subject.txt",
+            success_url=reverse_lazy("web:password_reset_done"),
+            extra_context={
+                "heading": _("Reset your password"),
+                "intro": _(
+                    "Enter the e-mail address of your account; we send a link to set a new password."
+                ),
+            },
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name="web/message.html",
+            extra_context={
+                "heading": _("Check your e-mail"),
+                "message": _(
+                    "If an account uses that address, a link to set a new password is on its way."
+                ),
+            },
+        ),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="web/password_form.html",
+            success_url=reverse_lazy("web:password_reset_complete"),
+            extra_context={"heading": _("Choose a new password")},
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="web/message.html",
+            extra_context={
+                "heading": _("Password set"),
+                "message": _("Your new password is set. You can sign in with it now."),
+            },
+        ),
+        name="password_reset_complete",
+    ),
     path("search/", customers.search_page, name="search"),
     re_path(rf"^{KIND}/$", customers.customer_list, name="customer_list"),
     re_path(rf"^{KIND}/new/$", customers.customer_new, name="customer_new"),
