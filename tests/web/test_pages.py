@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from guanxi.customers import services as customers
 from guanxi.customers.services import ContactPointInput
+from guanxi.platform.context import acting_in
 from guanxi.timeline import services as timeline
+from guanxi.timeline.models import Activity
 from tests.factories import make_member
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +107,55 @@ def test_chosen_language_is_remembered_for_the_user(rep):
     elsewhere = browser(rep)  # another device: no cookie, an English browser
     page = elsewhere.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "我的待辦活動" in page
+
+
+def test_plan_an_activity_on_a_record_then_complete_it_onto_the_timeline(
+    workspace, rep, contacts, django_assert_max_num_queries
+):
+    client = browser(rep)
+    record = f"/contacts/{contacts[0].public_id}/"
+    response = client.post(
+        record + "activities/",
+        {"kind": "visit", "subject": "上门拜访采购部", "due_at": "2030-05-01T10:00"},
+    )
+    assert response.status_code == 302 and response["Location"] == record
+    with django_assert_max_num_queries(12):
+        page = client.get("/activities/").content.decode()
+    assert "上门拜访采购部" in page
+    with acting_in(workspace):
+        activity = Activity.objects.get(subject="上门拜访采购部")
+    assert timezone.localtime(activity.due_at).hour == 10  # the user's wall-clock time
+
+    other = make_member(workspace=workspace, role_key="sales_rep", username="other.rep")
+    stranger = browser(other).post(
+        f"/activities/{activity.public_id}/complete/", {"version": activity.version}
+    )
+    assert stranger.status_code == 404
+    done = client.post(
+        f"/activities/{activity.public_id}/complete/",
+        {"version": activity.version, "outcome": "确认了样品需求", "next": record},
+    )
+    assert done.status_code == 302 and done["Location"] == record
+    timeline_html = client.get(record).content.decode()
+    assert "确认了样品需求" in timeline_html
+    again = client.post(f"/activities/{activity.public_id}/complete/", {"version": 1})
+    assert again.status_code in (409, 422)  # already done: refused with a message
+    assert "上门拜访采购部" in client.get("/activities/?status=done").content.decode()
+
+
+def test_an_activity_without_subject_is_refused_with_a_message(rep, contacts):
+    response = browser(rep).post(
+        f"/contacts/{contacts[0].public_id}/activities/", {"kind": "call", "subject": " "}
+    )
+    assert response.status_code == 422
+
+
+def test_completing_redirects_only_to_this_site(rep, contacts, workspace):
+    activity = timeline.create_activity(
+        workspace=workspace, by=rep.user, kind="call", subject="回访", contact=contacts[0]
+    )
+    response = browser(rep).post(
+        f"/activities/{activity.public_id}/complete/",
+        {"version": activity.version, "next": "https://evil.example/"},
+    )
+    assert response["Location"] == "/activities/"

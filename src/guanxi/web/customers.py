@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -35,7 +36,7 @@ from guanxi.platform.permissions import Scope
 from guanxi.platform.visibility import can, get_visible_or_404
 from guanxi.timeline import selectors as timeline_selectors
 from guanxi.timeline import services as timeline_services
-from guanxi.timeline.models import Channel, Interaction
+from guanxi.timeline.models import Activity, Channel, Interaction
 from guanxi.web.forms import AccountForm, ContactForm, NewAccountForm, NewContactForm
 
 PAGE_SIZE = 50
@@ -152,6 +153,9 @@ def customer_detail(request: HttpRequest, kind: str, public_id: str) -> HttpResp
         "can_log": _may(membership, "add", Interaction),
         "can_change": can(membership, "change", customer),
         "can_add_contact": _may(membership, "add", Contact),
+        "can_plan": _may(membership, "add", Activity),
+        "activity_kinds": Activity.Kind.choices,
+        "now": timezone.now(),
     }
     return render(request, "web/customers/detail.html", context)
 

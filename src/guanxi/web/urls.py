@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.web import customers, views
+from guanxi.web import activities, customers, views
 
 app_name = "web"
 KIND = r"(?P<kind>contacts|accounts)"
@@ -89,6 +89,13 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("search/", customers.search_page, name="search"),
+    path("activities/", activities.activity_list, name="activity_list"),
+    re_path(
+        r"^activities/(?P<public_id>act_[0-9a-z]{26})/complete/$",
+        activities.activity_complete,
+        name="activity_complete",
+    ),
+    re_path(rf"^{KIND}/{ID}/activities/$", activities.activity_new, name="activity_new"),
     re_path(rf"^{KIND}/$", customers.customer_list, name="customer_list"),
     re_path(rf"^{KIND}/new/$", customers.customer_new, name="customer_new"),
     re_path(rf"^{KIND}/{ID}/edit/$", customers.customer_edit, name="customer_edit"),

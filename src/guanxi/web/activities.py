@@ -1,0 +1,118 @@
+"""Activities pages: my list (overdue first), planning one from a customer, completing it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from guanxi.customers.models import Account, Contact
+from guanxi.platform.errors import Forbidden, GuanxiError, NotFound
+from guanxi.platform.visibility import get_visible_or_404
+from guanxi.timeline import selectors, services
+from guanxi.timeline.models import Activity
+from guanxi.web.customers import KINDS, _membership, _record
+
+LIST_LIMIT = 200
+
+
+@login_required
+def activity_list(request: HttpRequest) -> HttpResponse:
+    membership = _membership(request)
+    status = request.GET.get("status", "open")
+    if status not in Activity.Status.values:
+        status = "open"
+    everyone = request.GET.get("who") == "all"
+    rows = selectors.activities(user=membership).filter(status=status)
+    if not everyone:
+        rows = rows.filter(assigned_to=request.user)
+    if status == Activity.Status.OPEN:
+        rows = rows.order_by(F("due_at").asc(nulls_last=True), "id")
+    else:
+        rows = rows.order_by("-completed_at", "-id")
+    return render(
+        request,
+        "web/activities/list.html",
+        {"activities": list(rows[:LIST_LIMIT]), "status": status, "everyone": everyone,
+         "statuses": Activity.Status.choices, "now": timezone.now(), "limit": LIST_LIMIT},
+    )  # fmt: skip
+
+
+def _when(value: str) -> datetime | None:
+    """A ``datetime-local`` value, in the user's time zone."""
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        return None
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+@login_required
+@require_POST
+def activity_new(request: HttpRequest, kind: str, public_id: str) -> HttpResponse:
+    customer = _record(request, KINDS[kind], public_id)
+    membership = _membership(request)
+    back = redirect("web:customer_detail", kind, public_id)
+    try:
+        services.create_activity(
+            workspace=membership.workspace,
+            by=request.user,
+            kind=request.POST.get("kind", "task"),
+            subject=request.POST.get("subject", ""),
+            due_at=_when(request.POST.get("due_at", "")),
+            contact=customer if isinstance(customer, Contact) else None,
+            account=customer if isinstance(customer, Account) else None,
+        )
+    except Forbidden as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except GuanxiError as exc:
+        return render(
+            request,
+            "web/message.html",
+            {"heading": _("The activity was not saved"), "message": str(exc)},
+            status=422,
+        )
+    return back
+
+
+@login_required
+@require_POST
+def activity_complete(request: HttpRequest, public_id: str) -> HttpResponse:
+    membership = _membership(request)
+    try:
+        activity = get_visible_or_404(
+            Activity, user=membership, public_id=public_id, action="change"
+        )
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    except Forbidden as exc:
+        raise PermissionDenied(str(exc)) from exc
+    try:
+        services.complete_activity(
+            activity=activity,
+            by=request.user,
+            expected_version=int(request.POST.get("version") or 0),
+            outcome=request.POST.get("outcome", ""),
+            cancelled=request.POST.get("cancel") == "1",
+        )
+    except GuanxiError as exc:
+        return render(
+            request,
+            "web/message.html",
+            {"heading": _("The activity was not changed"), "message": str(exc)},
+            status=exc.status,
+        )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "web:activity_list"
+    return redirect(target or "web:activity_list")
