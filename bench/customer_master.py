@@ -108,7 +108,7 @@ def run(db: str, *, workspace_slug: str, requests: int, seed: int, only: str = "
         }
     emit(bench="dataset", db=db, contacts=total_contacts, first_contact_interactions=heaviest)
 
-    sections = set(only.split(",")) if only else {"360", "search", "list"}
+    sections = set(only.split(",")) if only else {"360", "search", "list", "web"}
 
     # --- customer 360 -------------------------------------------------------------------------
     ids = [c[1] for c in contacts]
@@ -119,6 +119,63 @@ def run(db: str, *, workspace_slug: str, requests: int, seed: int, only: str = "
         _search(get, contacts, points, db=db, requests=requests)
     if "list" in sections:
         _lists(get, db=db, requests=requests)
+    if "web" in sections:
+        _web(admin, rep, ids, heavy_id, mine, contacts, db=db, requests=requests)
+
+
+def _web(admin, rep, ids, heavy_id, mine, contacts, *, db, requests):
+    """Server time of the web pages (HTML), signed in with a session."""
+    import re
+    from urllib.parse import unquote
+
+    from django.test import Client
+
+    from guanxi.customers.normalize import _pinyin, has_han
+
+    clients = {}
+    for who, membership in (("admin", admin), ("rep", rep)):
+        clients[who] = Client(HTTP_HOST="127.0.0.1")
+        clients[who].force_login(membership.user)
+    sizes = {}
+
+    def page(who, path, **headers):
+        response = clients[who].get(path, headers=headers)
+        assert response.status_code == 200, (path, response.status_code)
+        sizes[path.split("?")[0].count("/")] = len(response.content)
+        return response.content.decode()
+
+    for who in ("admin", "rep"):
+        cursors, cursor = [None], None
+        for _ in range(min(requests, 100)):
+            html = page(who, "/contacts/" + (f"?cursor={cursor}" if cursor else ""))
+            found = re.search(r"cursor=([^\"&]+)", html)
+            if not found:
+                break
+            cursor = unquote(found.group(1))
+            cursors.append(found.group(1))
+        measure("web_contact_list_first_page", lambda _, who=who: page(who, "/contacts/"),
+                [None] * min(requests, 100), db=db, user=who)  # fmt: skip
+        measure("web_contact_list_any_page",
+                lambda c, who=who: page(who, "/contacts/" + (f"?cursor={c}" if c else "")),
+                cursors, db=db, user=who, pages=len(cursors))  # fmt: skip
+    measure("web_record_page", lambda i: page("admin", f"/contacts/{i}/"), ids, db=db)
+    measure("web_record_page_rep", lambda i: page("rep", f"/contacts/{i}/"), mine, db=db)
+    html = page("admin", f"/contacts/{heavy_id}/")
+    measure("web_record_page_long_timeline", lambda i: page("admin", f"/contacts/{i}/"),
+            [heavy_id] * requests, db=db, html_bytes=len(html.encode()))  # fmt: skip
+    names = [c[2] for c in contacts]
+    typed = []
+    for name in names:
+        if has_han(name):
+            syllables = _pinyin(name, personal=True)
+            typed += [name[:1], name, "".join(s[0] for s in syllables), "".join(syllables)[:4]]
+        else:
+            typed += [name[:3], name]
+    typed = (typed * (requests // max(1, len(typed)) + 1))[:requests]
+    for who in ("admin", "rep"):
+        measure("web_search_as_you_type",
+                lambda q, who=who: page(who, f"/search/?q={q}", HX_Request="true"),
+                typed, db=db, user=who)  # fmt: skip
 
 
 def _customer_360(get, ids, heavy_id, mine, *, db, requests, heaviest):
@@ -184,7 +241,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--generate", help="CUSTOMERS:INTERACTIONS into a throwaway database")
-    parser.add_argument("--only", default="", help="Comma-separated: 360, search, list.")
+    parser.add_argument("--only", default="", help="Comma-separated: 360, search, list, web.")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "guanxi.settings.dev"
