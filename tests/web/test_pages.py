@@ -159,3 +159,31 @@ def test_completing_redirects_only_to_this_site(rep, contacts, workspace):
         {"version": activity.version, "next": "https://evil.example/"},
     )
     assert response["Location"] == "/activities/"
+
+
+def test_record_page_shows_custom_fields_history_and_filters_the_timeline(
+    workspace, admin, rep, contacts
+):
+    from guanxi.platform import services as platform
+
+    platform.create_custom_field(
+        workspace=workspace, by=admin.user, applies_to="customers.contact", key="segment",
+        label="客户细分", field_type="choice", choices=["零售", "批发"],
+    )  # fmt: skip
+    contact = contacts[0]
+    contact = customers.update_contact(
+        contact=contact, by=rep.user, expected_version=contact.version,
+        given_name="伟明", lifecycle_stage="customer", custom_fields={"segment": "批发"},
+    )  # fmt: skip
+    timeline.record_interaction(workspace=workspace, by=rep.user, channel="email",
+                                direction="inbound", contact=contact, subject="询价邮件")  # fmt: skip
+    timeline.record_interaction(workspace=workspace, by=rep.user, channel="visit",
+                                direction="outbound", contact=contact, subject="拜访")  # fmt: skip
+    client = browser(rep)
+    page = client.get(f"/contacts/{contact.public_id}/").content.decode()
+    assert "客户细分" in page and "批发" in page
+    assert "伟0" in page and "伟明" in page  # the name change, old and new
+    assert f"<ins>{contact.lifecycle_stage.name}</ins>" in page  # the stage change, by name
+    only_email = client.get(f"/contacts/{contact.public_id}/timeline/?channel=email")
+    assert "询价邮件" in only_email.content.decode()
+    assert "拜访" not in only_email.content.decode()

@@ -6,6 +6,7 @@ The web app composes the others: customer records with the timeline and activiti
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -31,7 +32,7 @@ from guanxi.platform.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from guanxi.platform.models import Membership
+from guanxi.platform.models import CustomField, Membership
 from guanxi.platform.permissions import Scope
 from guanxi.platform.visibility import can, get_visible_or_404
 from guanxi.timeline import selectors as timeline_selectors
@@ -123,9 +124,56 @@ def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
     return render(request, template, context)
 
 
-def _timeline_page(customer: Any, cursor: str | None) -> tuple[list[Interaction], str | None]:
+HISTORY_ROWS = 10
+HISTORY_HIDDEN = {"version", "updated_at", "updated_by", "search_document", "sort_key"}
+
+
+def _custom_value(value: Any) -> str:
+    if isinstance(value, dict) and "amount" in value:
+        return f"{value['amount']} {value.get('currency', '')}".strip()
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return str(value)
+
+
+def _field_history(customer: Any) -> list[dict[str, Any]]:
+    """The latest changes of the record's fields: who, when, which field, old → new
+    (related records by name: lifecycle stage, owner, team)."""
+    records = list(customer.history.select_related("history_user")[: HISTORY_ROWS + 1])
+    changes, related = [], {}
+    for newer, older in itertools.pairwise(records):
+        fields = []
+        for change in newer.diff_against(older).changes:
+            if change.field in HISTORY_HIDDEN:
+                continue
+            field = customer._meta.get_field(change.field)
+            if field.is_relation:
+                related.setdefault(field.related_model, set()).update({change.old, change.new})
+            fields.append({"model": field.related_model if field.is_relation else None,
+                           "field": field.verbose_name, "old": change.old, "new": change.new})  # fmt: skip
+        if fields:
+            changes.append(
+                {"when": newer.history_date, "who": newer.history_user, "fields": fields}
+            )
+    names = {
+        model: {obj.pk: str(obj) for obj in model._base_manager.filter(pk__in=pks - {None})}
+        for model, pks in related.items()
+    }
+    for change in changes:
+        for field in change["fields"]:
+            if field["model"] is not None:
+                lookup = names[field["model"]]
+                field["old"], field["new"] = lookup.get(field["old"]), lookup.get(field["new"])
+    return changes
+
+
+def _timeline_page(
+    customer: Any, cursor: str | None, channel: str = ""
+) -> tuple[list[Interaction], str | None]:
     return keyset_page(
-        timeline_selectors.timeline(customer=customer),
+        timeline_selectors.timeline(customer=customer, channels=[channel] if channel else None),
         ordering=("-occurred_at", "-id"),
         cursor=cursor,
         limit=TIMELINE_PAGE,
@@ -139,9 +187,20 @@ def customer_detail(request: HttpRequest, kind: str, public_id: str) -> HttpResp
     membership = _membership(request)
     interactions, next_cursor = _timeline_page(customer, None)
     activities = list(timeline_selectors.open_activities(customer=customer, user=membership)[:10])
+    definitions = CustomField.objects.for_workspace(membership.workspace_id).filter(
+        applies_to=customer.object_type
+    )
+    custom = [
+        (definition.label, _custom_value(customer.custom_fields.get(definition.key)))
+        for definition in definitions.order_by("position", "id")
+        if customer.custom_fields.get(definition.key) not in (None, "", [])
+    ]
     context = {
         "kind": kind,
         "customer": customer,
+        "custom": custom,
+        "history": _field_history(customer),
+        "channel": "",
         "points": selectors.related(customer, "contact_points"),
         "addresses": selectors.related(customer, "addresses"),
         "links": selectors.related(customer, "memberships") if model is Contact else [],
@@ -163,15 +222,18 @@ def customer_detail(request: HttpRequest, kind: str, public_id: str) -> HttpResp
 @login_required
 def customer_timeline(request: HttpRequest, kind: str, public_id: str) -> HttpResponse:
     customer = _record(request, KINDS[kind], public_id)
+    channel = request.GET.get("channel", "")
+    if channel not in Channel.values:
+        channel = ""
     try:
-        interactions, next_cursor = _timeline_page(customer, request.GET.get("cursor"))
+        interactions, next_cursor = _timeline_page(customer, request.GET.get("cursor"), channel)
     except GuanxiError as exc:
         raise Http404(str(exc)) from exc
     return render(
         request,
         "web/customers/_timeline.html",
         {"kind": kind, "customer": customer, "interactions": interactions,
-         "next_cursor": next_cursor},
+         "next_cursor": next_cursor, "channel": channel},
     )  # fmt: skip
 
 
