@@ -178,3 +178,12 @@ def test_edit_conflict_shows_what_changed_and_never_overwrites_silently(new_page
     second.click("button:has-text('Save')")  # knowingly apply theirs over
     second.wait_for_url(f"**/contacts/{world['mine'].public_id}/")
     assert second.locator("h1").inner_text() == "张伟强"
+
+
+def test_new_contact_form_points_at_an_existing_phone(new_page, world):
+    page = new_page()
+    sign_in(page, "li.na")
+    page.goto("/contacts/new/")
+    page.fill("#id_family_name", "张")
+    page.fill("#id_phone", "138-0013-8000")
+    page.locator("#gx-duplicates a", has_text="张伟").wait_for()

@@ -187,3 +187,13 @@ def test_record_page_shows_custom_fields_history_and_filters_the_timeline(
     only_email = client.get(f"/contacts/{contact.public_id}/timeline/?channel=email")
     assert "询价邮件" in only_email.content.decode()
     assert "拜访" not in only_email.content.decode()
+
+
+def test_possible_duplicates_while_typing(workspace, rep, contacts):
+    client = browser(rep)
+    shown = client.get("/duplicates/", {"phone": "+86 138-0013-8000", "email": ""})
+    assert "张伟0" in shown.content.decode()
+    other = make_member(workspace=workspace, role_key="sales_rep", username="other.rep")
+    hidden = browser(other).get("/duplicates/", {"phone": "13800138000"}).content.decode()
+    assert "张伟0" not in hidden and "1 customer you cannot see" in hidden
+    assert browser(rep).get("/duplicates/", {"phone": "12"}).content.decode().strip() == ""

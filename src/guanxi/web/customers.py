@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from guanxi.customers import selectors
+from guanxi.customers import normalize, selectors
 from guanxi.customers import services as customer_services
 from guanxi.customers.errors import ContactPointClash
-from guanxi.customers.models import Account, Contact, LifecycleStage
+from guanxi.customers.models import Account, Contact, ContactPoint, LifecycleStage
 from guanxi.customers.search import search
 from guanxi.customers.services import ContactPointInput
 from guanxi.platform.apiframework import keyset_page
@@ -404,3 +404,38 @@ def customer_edit(request: HttpRequest, kind: str, public_id: str) -> HttpRespon
         {"kind": kind, "form": form, "customer": record, "conflict": conflict,
          "title": _("Edit %(name)s") % {"name": record}},
     )  # fmt: skip
+
+
+@login_required
+def possible_duplicates(request: HttpRequest) -> HttpResponse:
+    """While a new customer is typed: who already has this phone or e-mail. (Identity
+    resolution will add fuzzy matches; exact contact points are certain ones.)"""
+    membership = _membership(request)
+    region = membership.workspace.region or "CN"
+    wanted = []
+    for kind in ("phone", "email"):
+        value = request.GET.get(kind, "").strip()
+        if not value:
+            continue
+        try:
+            normalized, _extra = normalize.normalize_contact_value(
+                kind=kind, value=value, region=region
+            )
+        except normalize.InvalidContactValue:
+            continue
+        key = normalize.email_match_key(normalized) if kind == "email" else normalized
+        wanted.append((kind, key))
+    found, hidden = [], 0
+    for kind, key in wanted:
+        points = (
+            ContactPoint.objects.for_workspace(membership.workspace_id)
+            .filter(kind=kind, match_key=key)
+            .select_related("contact", "account")[:5]
+        )
+        for point in points:
+            holder = point.contact or point.account
+            if holder.deleted_at is None and can(membership, "view", holder):
+                found.append((point, holder))
+            else:
+                hidden += 1
+    return render(request, "web/customers/_duplicates.html", {"found": found, "hidden": hidden})

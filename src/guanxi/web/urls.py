@@ -89,6 +89,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("search/", customers.search_page, name="search"),
+    path("duplicates/", customers.possible_duplicates, name="possible_duplicates"),
     path("activities/", activities.activity_list, name="activity_list"),
     re_path(
         r"^activities/(?P<public_id>act_[0-9a-z]{26})/complete/$",
