@@ -197,3 +197,24 @@ def test_possible_duplicates_while_typing(workspace, rep, contacts):
     hidden = browser(other).get("/duplicates/", {"phone": "13800138000"}).content.decode()
     assert "张伟0" not in hidden and "1 customer you cannot see" in hidden
     assert browser(rep).get("/duplicates/", {"phone": "12"}).content.decode().strip() == ""
+
+
+def test_list_filters_and_counts(workspace, rep, contacts):
+    client = browser(rep)
+    everything = client.get("/contacts/").content.decode()
+    assert "30 found" in everything
+    tagged = client.get("/contacts/", {"tag": "vip", "owner": "me"}).content.decode()
+    assert "30 found" in tagged
+    assert "0 found" in client.get("/contacts/", {"tag": "nobody"}).content.decode()
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    assert "0 found" in client.get("/contacts/", {"updated_since": tomorrow}).content.decode()
+    team = rep.team.public_id
+    assert "30 found" in client.get("/contacts/", {"team": team}).content.decode()
+
+
+def test_counts_stop_at_ten_thousand(monkeypatch, rep, contacts):
+    from guanxi.web import customers as pages
+
+    monkeypatch.setattr(pages, "COUNT_LIMIT", 10)
+    page = browser(rep).get("/contacts/").content.decode()
+    assert "More than 10 found" in page

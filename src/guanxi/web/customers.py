@@ -7,6 +7,7 @@ The web app composes the others: customer records with the timeline and activiti
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, time
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -32,7 +34,7 @@ from guanxi.platform.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from guanxi.platform.models import CustomField, Membership
+from guanxi.platform.models import CustomField, Membership, Team
 from guanxi.platform.permissions import Scope
 from guanxi.platform.visibility import can, get_visible_or_404
 from guanxi.timeline import selectors as timeline_selectors
@@ -77,6 +79,15 @@ def _record(request: HttpRequest, model: type, public_id: str, action: str = "vi
         raise PermissionDenied(str(exc)) from exc
 
 
+COUNT_LIMIT = 10_000
+
+
+def _bounded_count(queryset: Any) -> int:
+    """Exact up to COUNT_LIMIT, else COUNT_LIMIT + 1 ("10,000+"): counting a million rows
+    on every page costs more than the page."""
+    return queryset.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+
+
 @login_required
 def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
     model = KINDS[kind]
@@ -86,9 +97,24 @@ def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
         sort = "name"
     owner = request.user.get_username() if request.GET.get("owner") == "me" else None
     stage = request.GET.get("stage") or None
-    queryset = selectors.filter_customers(
-        model.objects.visible_to(membership, "view"), owner=owner, lifecycle_stage=stage
-    ).select_related("owner", "lifecycle_stage")
+    team = request.GET.get("team") or None
+    tag = request.GET.get("tag", "").strip() or None
+    since = (
+        parse_date(request.GET.get("updated_since", "") or "")
+        if request.GET.get("updated_since")
+        else None
+    )
+    filtered = selectors.filter_customers(
+        model.objects.visible_to(membership, "view"),
+        owner=owner,
+        lifecycle_stage=stage,
+        team=team,
+        tag=tag,
+        updated_after=datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
+        if since
+        else None,
+    )
+    queryset = filtered.select_related("owner", "lifecycle_stage")
     if model is Contact:
         queryset = selectors.with_contact_details(queryset)
     else:
@@ -117,6 +143,12 @@ def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
         "owner": request.GET.get("owner", ""),
         "stage": stage or "",
         "stages": LifecycleStage.objects.for_workspace(membership.workspace_id),
+        "teams": Team.objects.for_workspace(membership.workspace_id).order_by("name"),
+        "team": team or "",
+        "tag": tag or "",
+        "updated_since": since.isoformat() if since else "",
+        "count": _bounded_count(filtered) if not request.GET.get("cursor") else None,
+        "count_limit": COUNT_LIMIT,
         "can_add": _may(membership, "add", model),
         "title": model._meta.verbose_name_plural,
     }
