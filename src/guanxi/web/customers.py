@@ -82,25 +82,14 @@ def _record(request: HttpRequest, model: type, public_id: str, action: str = "vi
 COUNT_LIMIT = 10_000
 
 
-def _bounded_count(queryset: Any) -> int:
-    """Exact up to COUNT_LIMIT, else COUNT_LIMIT + 1 ("10,000+"): counting a million rows
-    on every page costs more than the page."""
-    return queryset.order_by().values("pk")[: COUNT_LIMIT + 1].count()
-
-
-@login_required
-def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
-    model = KINDS[kind]
-    membership = _membership(request)
-    sort = request.GET.get("sort", "name")
-    if sort not in SORT_LABELS:
-        sort = "name"
+def _filtered(request: HttpRequest, model: type, membership: Membership) -> tuple[Any, dict]:
+    """The list's rows the user may see, with the filters of the query string applied."""
     owner = request.user.get_username() if request.GET.get("owner") == "me" else None
     stage = request.GET.get("stage") or None
     team = request.GET.get("team") or None
     tag = request.GET.get("tag", "").strip() or None
     since = (
-        parse_date(request.GET.get("updated_since", "") or "")
+        parse_date(request.GET.get("updated_since") or "")
         if request.GET.get("updated_since")
         else None
     )
@@ -114,6 +103,42 @@ def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
         if since
         else None,
     )
+    filters = {
+        "owner": request.GET.get("owner", ""),
+        "stage": stage or "",
+        "team": team or "",
+        "tag": tag or "",
+        "updated_since": since.isoformat() if since else "",
+    }
+    return filtered, filters
+
+
+@login_required
+def customer_count(request: HttpRequest, kind: str) -> HttpResponse:
+    """The list's count, fetched after the page so the page never waits for it."""
+    membership = _membership(request)
+    filtered, _filters = _filtered(request, KINDS[kind], membership)
+    return render(
+        request,
+        "web/customers/_count.html",
+        {"count": _bounded_count(filtered), "count_limit": COUNT_LIMIT},
+    )
+
+
+def _bounded_count(queryset: Any) -> int:
+    """Exact up to COUNT_LIMIT, else COUNT_LIMIT + 1 ("10,000+"): counting a million rows
+    on every page costs more than the page."""
+    return queryset.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+
+
+@login_required
+def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
+    model = KINDS[kind]
+    membership = _membership(request)
+    sort = request.GET.get("sort", "name")
+    if sort not in SORT_LABELS:
+        sort = "name"
+    filtered, filters = _filtered(request, model, membership)
     queryset = filtered.select_related("owner", "lifecycle_stage")
     if model is Contact:
         queryset = selectors.with_contact_details(queryset)
@@ -140,15 +165,10 @@ def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
         "next_cursor": next_cursor,
         "sort": sort,
         "sorts": SORT_LABELS,
-        "owner": request.GET.get("owner", ""),
-        "stage": stage or "",
+        **filters,
+        "query": request.GET.urlencode(),
         "stages": LifecycleStage.objects.for_workspace(membership.workspace_id),
         "teams": Team.objects.for_workspace(membership.workspace_id).order_by("name"),
-        "team": team or "",
-        "tag": tag or "",
-        "updated_since": since.isoformat() if since else "",
-        "count": _bounded_count(filtered) if not request.GET.get("cursor") else None,
-        "count_limit": COUNT_LIMIT,
         "can_add": _may(membership, "add", model),
         "title": model._meta.verbose_name_plural,
     }
