@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -222,3 +223,33 @@ def test_counts_stop_at_ten_thousand(monkeypatch, rep, contacts):
     monkeypatch.setattr(pages, "COUNT_LIMIT", 10)
     page = browser(rep).get("/contacts/count/").content.decode()
     assert "More than 10 found" in page
+
+
+def test_calendar_feed_shows_my_activities_to_whoever_has_the_secret_link(workspace, rep, contacts):
+    from icalendar import Calendar
+
+    due = timezone.now().replace(microsecond=0) + timedelta(days=2)
+    timeline.create_activity(
+        workspace=workspace, by=rep.user, kind="meeting", subject="季度业务回顾",
+        contact=contacts[0], due_at=due, remind_at=due - timedelta(hours=1),
+    )  # fmt: skip
+    other = make_member(workspace=workspace, role_key="sales_rep", username="other.rep")
+    theirs = customers.create_contact(workspace=workspace, by=other.user, family_name="Lee")
+    timeline.create_activity(workspace=workspace, by=other.user, kind="call",
+                             subject="别人的电话", due_at=due, contact=theirs)  # fmt: skip
+    client = browser(rep)
+    page = client.post("/activities/calendar/").content.decode()
+    url = re.search(r'value="(http://127\.0\.0\.1(/calendar/cal_[^"]+\.ics))"', page).group(2)
+
+    anonymous = Client(HTTP_HOST="127.0.0.1")
+    response = anonymous.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    events = Calendar.from_ical(response.content).walk("VEVENT")
+    assert [str(e["summary"]) for e in events] == ["季度业务回顾 · 张伟0"]
+    assert events[0].decoded("dtstart") == due
+    assert events[0].walk("VALARM")
+
+    client.post("/activities/calendar/")  # a new link retires the old one
+    assert anonymous.get(url).status_code == 404
+    assert anonymous.get("/calendar/cal_" + "x" * 43 + ".ics").status_code == 404

@@ -266,6 +266,10 @@ class Membership(WorkspaceModel):
     )
     path = models.CharField(max_length=1000, db_index=True, editable=False, default="/")
     is_active = models.BooleanField(_("active"), default=True)
+    # SHA-256 of the secret in the user's calendar feed URL (read-only, activities only)
+    calendar_token_hash = models.CharField(
+        max_length=64, blank=True, default="", db_index=True, editable=False
+    )
     history = HistoricalRecords()
 
     public_id_prefix = "mem"

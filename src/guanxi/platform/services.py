@@ -492,6 +492,43 @@ def create_api_token(
     return token, raw
 
 
+CALENDAR_PREFIX = "cal_"
+
+
+@transaction.atomic
+def create_calendar_link(*, membership: Membership, by: User | None) -> str:
+    """A new secret for the member's calendar feed (the previous one stops working); only
+    its hash is kept. The feed shows that member's activities and nothing else."""
+    raw = CALENDAR_PREFIX + secrets.token_urlsafe(32)
+    membership.calendar_token_hash = hash_token(raw)
+    membership.save(update_fields=["calendar_token_hash"])
+    record_audit(
+        action="calendar.link_created",
+        actor=by,
+        workspace=membership.workspace,
+        obj=membership,
+        data={"for": membership.user.username},
+    )
+    return raw
+
+
+def membership_for_calendar(raw: str) -> Membership | None:
+    if not raw.startswith(CALENDAR_PREFIX):
+        return None
+    return (
+        Membership.objects.dangerously_all_workspaces()
+        .select_related("user", "workspace")
+        .filter(
+            calendar_token_hash=hash_token(raw),
+            is_active=True,
+            deleted_at__isnull=True,
+            user__is_active=True,
+            workspace__is_active=True,
+        )
+        .first()
+    )
+
+
 @transaction.atomic
 def revoke_api_token(*, token: ApiToken, by: User) -> None:
     token.deleted_at, token.deleted_by = timezone.now(), by

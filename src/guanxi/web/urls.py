@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.web import activities, customers, views
+from guanxi.web import activities, calendar, customers, views
 
 app_name = "web"
 KIND = r"(?P<kind>contacts|accounts)"
@@ -91,6 +91,12 @@ urlpatterns = [
     path("search/", customers.search_page, name="search"),
     path("duplicates/", customers.possible_duplicates, name="possible_duplicates"),
     path("activities/", activities.activity_list, name="activity_list"),
+    path("activities/calendar/", calendar.create_feed_link, name="activity_feed_link"),
+    re_path(
+        r"^calendar/(?P<secret>cal_[A-Za-z0-9_-]{20,64})\.ics$",
+        calendar.activity_feed,
+        name="activity_feed",
+    ),
     re_path(
         r"^activities/(?P<public_id>act_[0-9a-z]{26})/complete/$",
         activities.activity_complete,
