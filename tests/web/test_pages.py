@@ -253,3 +253,40 @@ def test_calendar_feed_shows_my_activities_to_whoever_has_the_secret_link(worksp
     client.post("/activities/calendar/")  # a new link retires the old one
     assert anonymous.get(url).status_code == 404
     assert anonymous.get("/calendar/cal_" + "x" * 43 + ".ics").status_code == 404
+
+
+def test_bulk_stage_tag_and_owner_with_rights_checked_per_row(workspace, team, rep, contacts):
+    from guanxi.customers.models import Contact
+
+    manager = make_member(workspace=workspace, role_key="sales_manager", team=team,
+                          username="boss")  # fmt: skip
+    colleague = make_member(workspace=workspace, role_key="sales_rep", team=team,
+                            username="next.rep")  # fmt: skip
+    from guanxi.platform import services as platform
+
+    platform.change_membership(
+        membership=rep, by=manager.user, expected_version=rep.version, manager=manager
+    )
+    ids = [c.public_id for c in contacts[:3]]
+    client = browser(rep)
+    response = client.post("/contacts/bulk/", {"ids": ids, "action": "stage", "stage": "customer"})
+    assert response.status_code == 302
+    assert "3 changed." in client.get("/contacts/").content.decode()
+    client.post("/contacts/bulk/", {"ids": ids[:2], "action": "tag", "tag": "展会客户"})
+    with acting_in(workspace):
+        rows = {c.public_id: c for c in Contact.objects.filter(public_id__in=ids)}
+        assert {rows[i].lifecycle_stage.key for i in ids} == {"customer"}
+        assert [t.name for t in rows[ids[0]].tags.all()].count("展会客户") == 1
+        assert "展会客户" not in [t.name for t in rows[ids[2]].tags.all()]
+
+    # a rep may not reassign: nothing changes, and the page says so
+    client.post("/contacts/bulk/", {"ids": ids, "action": "owner", "owner": colleague.public_id})
+    page = client.get("/contacts/").content.decode()
+    assert "3 not changed" in page
+    boss = browser(manager)
+    boss.post("/contacts/bulk/", {"ids": ids, "action": "owner", "owner": colleague.public_id})
+    with acting_in(workspace):
+        owners = set(
+            Contact.objects.filter(public_id__in=ids).values_list("owner__username", flat=True)
+        )
+    assert owners == {"next.rep"}

@@ -10,6 +10,7 @@ import itertools
 from datetime import datetime, time
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_POST
 from guanxi.customers import normalize, selectors
 from guanxi.customers import services as customer_services
 from guanxi.customers.errors import ContactPointClash
+from guanxi.customers.handover import reassign_customers
 from guanxi.customers.models import Account, Contact, ContactPoint, LifecycleStage
 from guanxi.customers.search import search
 from guanxi.customers.services import ContactPointInput
@@ -36,6 +38,7 @@ from guanxi.platform.errors import (
 )
 from guanxi.platform.models import CustomField, Membership, Team
 from guanxi.platform.permissions import Scope
+from guanxi.platform.services import get_or_create_tags
 from guanxi.platform.visibility import can, get_visible_or_404
 from guanxi.timeline import selectors as timeline_selectors
 from guanxi.timeline import services as timeline_services
@@ -169,6 +172,10 @@ def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
         "query": request.GET.urlencode(),
         "stages": LifecycleStage.objects.for_workspace(membership.workspace_id),
         "teams": Team.objects.for_workspace(membership.workspace_id).order_by("name"),
+        "members": Membership.objects.for_workspace(membership.workspace_id)
+        .filter(is_active=True)
+        .select_related("user")
+        .order_by("user__username"),
         "can_add": _may(membership, "add", model),
         "title": model._meta.verbose_name_plural,
     }
@@ -491,3 +498,63 @@ def possible_duplicates(request: HttpRequest) -> HttpResponse:
             else:
                 hidden += 1
     return render(request, "web/customers/_duplicates.html", {"found": found, "hidden": hidden})
+
+
+BULK_LIMIT = 200
+
+
+@login_required
+@require_POST
+def bulk_action(request: HttpRequest, kind: str) -> HttpResponse:
+    """Change the stage, add a tag or assign an owner on the ticked rows of a list. Each row
+    is checked against the user's rights; the ones not allowed are counted, not changed."""
+    model = KINDS[kind]
+    membership = _membership(request)
+    ids = request.POST.getlist("ids")[:BULK_LIMIT]
+    action = request.POST.get("action", "")
+    records = list(model.objects.visible_to(membership, "view").filter(public_id__in=ids))
+    allowed = [
+        r for r in records if can(membership, "assign" if action == "owner" else "change", r)
+    ]
+    skipped = len(ids) - len(allowed)
+    try:
+        if action == "stage":
+            stage = request.POST.get("stage") or None
+            update = (
+                customer_services.update_contact if model is Contact
+                else customer_services.update_account
+            )  # fmt: skip
+            for record in allowed:
+                update(
+                    **{"contact" if model is Contact else "account": record},
+                    by=request.user,
+                    expected_version=record.version,
+                    lifecycle_stage=stage,
+                )
+        elif action == "tag":
+            name = request.POST.get("tag", "").strip()
+            tags = get_or_create_tags(workspace=membership.workspace, names=[name], by=request.user)
+            for record in allowed:
+                record.tags.add(*tags)
+        elif action == "owner":
+            target = (
+                Membership.objects.for_workspace(membership.workspace_id)
+                .select_related("user")
+                .filter(public_id=request.POST.get("owner", ""), is_active=True)
+                .first()
+            )
+            if target is None:
+                raise ValidationFailed([("owner", _("Choose the new owner."))])
+            reassign_customers(customers=allowed, to_user=target.user, by=request.user)
+        else:
+            raise ValidationFailed([("action", _("Choose what to do."))])
+    except (ValidationFailed, VersionConflict) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("%(count)s changed.") % {"count": len(allowed)})
+        if skipped:
+            messages.warning(
+                request,
+                _("%(count)s not changed: you may not change them.") % {"count": skipped},
+            )
+    return redirect("web:customer_list", kind)

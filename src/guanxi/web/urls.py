@@ -106,6 +106,7 @@ urlpatterns = [
     re_path(rf"^{KIND}/$", customers.customer_list, name="customer_list"),
     re_path(rf"^{KIND}/new/$", customers.customer_new, name="customer_new"),
     re_path(rf"^{KIND}/count/$", customers.customer_count, name="customer_count"),
+    re_path(rf"^{KIND}/bulk/$", customers.bulk_action, name="bulk_action"),
     re_path(rf"^{KIND}/{ID}/edit/$", customers.customer_edit, name="customer_edit"),
     re_path(rf"^{KIND}/{ID}/$", customers.customer_detail, name="customer_detail"),
     re_path(rf"^{KIND}/{ID}/timeline/$", customers.customer_timeline, name="customer_timeline"),
