@@ -290,3 +290,20 @@ def test_bulk_stage_tag_and_owner_with_rights_checked_per_row(workspace, team, r
             Contact.objects.filter(public_id__in=ids).values_list("owner__username", flat=True)
         )
     assert owners == {"next.rep"}
+
+
+def test_my_week_puts_activities_on_their_day(workspace, rep, contacts):
+    from datetime import datetime, time
+
+    monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday())
+    wednesday = timezone.make_aware(datetime.combine(monday + timedelta(days=2), time(15, 30)))
+    timeline.create_activity(workspace=workspace, by=rep.user, kind="meeting",
+                             subject="周三的会", contact=contacts[0], due_at=wednesday)  # fmt: skip
+    page = browser(rep).get("/activities/week/").content.decode()
+    days = page.split('class="gx-day')[1:]
+    assert len(days) == 7
+    assert "周三的会" in days[2] and "15:30" in days[2]
+    following = browser(rep).get(
+        "/activities/week/", {"week": (monday + timedelta(days=7)).isoformat()}
+    )
+    assert "周三的会" not in following.content.decode()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -10,7 +10,7 @@ from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -116,3 +116,30 @@ def activity_complete(request: HttpRequest, public_id: str) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "web:activity_list"
     return redirect(target or "web:activity_list")
+
+
+@login_required
+def activity_week(request: HttpRequest) -> HttpResponse:
+    """My calendar: seven days from Monday of the chosen week, in my time zone."""
+    membership = _membership(request)
+    today = timezone.localdate()
+    chosen = parse_date(request.GET.get("week", "") or "") or today
+    monday = chosen - timedelta(days=chosen.weekday())
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(monday, time.min, tzinfo=zone)
+    end = start + timedelta(days=7)
+    rows = (
+        selectors.activities(user=membership)
+        .filter(assigned_to=request.user, due_at__gte=start, due_at__lt=end)
+        .exclude(status=Activity.Status.CANCELLED)
+        .order_by("due_at", "id")
+    )
+    days = [{"date": monday + timedelta(days=n), "activities": []} for n in range(7)]
+    for activity in rows:
+        days[timezone.localtime(activity.due_at).date().weekday()]["activities"].append(activity)
+    return render(
+        request,
+        "web/activities/week.html",
+        {"days": days, "today": today, "previous": monday - timedelta(days=7),
+         "next": monday + timedelta(days=7), "now": timezone.now()},
+    )  # fmt: skip

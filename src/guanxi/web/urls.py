@@ -91,6 +91,7 @@ urlpatterns = [
     path("search/", customers.search_page, name="search"),
     path("duplicates/", customers.possible_duplicates, name="possible_duplicates"),
     path("activities/", activities.activity_list, name="activity_list"),
+    path("activities/week/", activities.activity_week, name="activity_week"),
     path("activities/calendar/", calendar.create_feed_link, name="activity_feed_link"),
     re_path(
         r"^calendar/(?P<secret>cal_[A-Za-z0-9_-]{20,64})\.ics$",
