@@ -14,8 +14,14 @@ from guanxi.platform.apiframework import CursorPage, Problem, keyset_page, with_
 from guanxi.platform.errors import NotFound, ValidationFailed
 from guanxi.platform.models import ApiToken, Membership, Role, Team
 from guanxi.platform.names import display_name
+from guanxi.platform.prepared import PreparedLookup
 from guanxi.platform.versioning import expected_version
-from guanxi.platform.visibility import get_visible_or_404, require_add
+from guanxi.platform.visibility import (
+    get_visible_or_404,
+    require_action,
+    require_add,
+    visibility_key,
+)
 
 router = Router(tags=["platform"])
 
@@ -271,14 +277,24 @@ def _create_member(
         )
 
 
+# One record by id is the most frequent read: its SQL is compiled once per visibility.
+MEMBER_LOOKUP = PreparedLookup(
+    lambda membership, public_id: selectors.members(user=membership).filter(public_id=public_id)
+)
+
+
 def _visible_member(request: HttpRequest, public_id: str, action: str = "view") -> Membership:
-    return get_visible_or_404(
-        Membership,
-        user=request.auth,
-        public_id=public_id,
-        action=action,
-        queryset=selectors.members(user=request.auth),
+    membership: Membership = request.auth
+    member = MEMBER_LOOKUP.get(
+        public_id,
+        key=visibility_key(membership, Membership, "view"),
+        context=membership,
     )
+    if member is None:
+        raise NotFound(Membership._meta.verbose_name)
+    if action != "view":
+        require_action(membership, action, member)
+    return member
 
 
 @router.get("/users/{member_id}", response={200: MemberOut, **ERRORS}, summary="One user")

@@ -7,7 +7,8 @@ reuses the SQL and the row-to-object plan; only the parameter changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.db import connections
@@ -18,16 +19,24 @@ PARAMETER = "\x00guanxi-prepared-parameter\x00"
 
 
 class PreparedLookup:
-    """`build(value)` returns the queryset for one value; `get(value)` runs it, compiled once."""
+    """`build(value)` returns the queryset for one value; `get(value)` runs it, compiled once.
 
-    def __init__(self, build: Callable[[Any], QuerySet]) -> None:
+    When the query also depends on who asks (visibility), ``build(context, value)`` receives
+    that context and ``get(value, key=…, context=…)`` names it: one compiled plan per key,
+    so the key must hold everything the query's SQL and other parameters depend on. The
+    newest ``size`` plans are kept.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], *, size: int = 2048) -> None:
         self.build = build
-        self._plans: dict[str, tuple] = {}
+        self.size = size
+        self._plans: OrderedDict[tuple, tuple] = OrderedDict()
 
-    def _plan(self, alias: str) -> tuple:
-        plan = self._plans.get(alias)
+    def _plan(self, alias: str, key: Hashable, context: Any) -> tuple:
+        cache_key = (alias, key)
+        plan = self._plans.get(cache_key)
         if plan is None:
-            queryset = self.build(PARAMETER)
+            queryset = self.build(PARAMETER) if context is None else self.build(context, PARAMETER)
             compiler = queryset.query.get_compiler(using=alias)
             sql, params = compiler.as_sql()
             slots = [index for index, value in enumerate(params) if value == PARAMETER]
@@ -48,11 +57,16 @@ class PreparedLookup:
                 end,
                 populators,
             )
-            self._plans[alias] = plan
+            self._plans[cache_key] = plan
+            while len(self._plans) > self.size:
+                self._plans.popitem(last=False)
         return plan
 
-    def get(self, value: Any, *, using: str = "default") -> Model | None:
-        compiler, sql, params, slot, model, init_list, start, end, populators = self._plan(using)
+    def get(
+        self, value: Any, *, using: str = "default", key: Hashable = None, context: Any = None
+    ) -> Model | None:
+        plan = self._plan(using, key, context)
+        compiler, sql, params, slot, model, init_list, start, end, populators = plan
         bound = list(params)
         bound[slot] = value
         with connections[using].cursor() as cursor:

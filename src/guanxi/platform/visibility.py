@@ -77,6 +77,21 @@ def scope_filter(model: type[WorkspaceModel], membership: Membership, scope: str
     raise ValueError(f"unknown scope {scope!r}")
 
 
+def visibility_key(membership: Membership, model: type[WorkspaceModel], action: str) -> tuple:
+    """Everything ``restrict`` builds its filter from: two requests with the same key get
+    the same SQL and parameters (what a prepared lookup may share between them)."""
+    return (
+        model._meta.label,
+        action,
+        membership.scope_for(model.object_type, action),
+        membership.workspace_id,
+        membership.user_id,
+        membership.team_id,
+        membership.path,
+        membership.is_active,
+    )
+
+
 def restrict(queryset: models.QuerySet, *, user: User | Membership, action: str) -> Any:
     membership = resolve_membership(user)
     if membership is None or not membership.is_active:
