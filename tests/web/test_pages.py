@@ -307,3 +307,28 @@ def test_my_week_puts_activities_on_their_day(workspace, rep, contacts):
         "/activities/week/", {"week": (monday + timedelta(days=7)).isoformat()}
     )
     assert "周三的会" not in following.content.decode()
+
+
+def test_switching_workspace_for_a_user_in_two(workspace, rep, contacts):
+    from tests.factories import make_workspace
+
+    dealer = make_workspace(slug="dealer", name="经销商 Dealer")
+    from guanxi.platform import services as platform
+    from guanxi.platform.models import Role
+
+    second = platform.add_member(
+        workspace=dealer, user=rep.user,
+        role=Role.objects.for_workspace(dealer).get(key="sales_rep"),
+    )  # fmt: skip
+    customers.create_contact(workspace=dealer, by=rep.user, family_name="经销商", given_name="客户")
+    client = browser(rep)
+    home = client.get("/").content.decode()
+    assert "经销商 Dealer" in home  # the switcher appears for people in several workspaces
+    assert "张伟0" in client.get("/contacts/").content.decode()
+    response = client.post("/workspace/", {"workspace": dealer.public_id})
+    assert response.status_code == 302
+    listed = client.get("/contacts/").content.decode()
+    assert "经销商客户" in listed and "张伟0" not in listed
+    assert second.workspace_id == dealer.pk
+    stranger = make_workspace(slug="stranger", name="Stranger")
+    assert client.post("/workspace/", {"workspace": stranger.public_id}).status_code == 404

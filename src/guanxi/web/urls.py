@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("language/", views.set_language, name="set_language"),
+    path("workspace/", views.switch_workspace, name="switch_workspace"),
     path(
         "login/",
         auth_views.LoginView.as_view(

@@ -1,13 +1,16 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import check_for_language
 from django.views import i18n as i18n_views
+from django.views.decorators.http import require_POST
 
 from guanxi.customers.models import Contact
+from guanxi.platform.middleware import SESSION_WORKSPACE_KEY
+from guanxi.platform.models import Membership
 from guanxi.timeline import selectors as timeline_selectors
 from guanxi.timeline.models import Activity
 
@@ -29,11 +32,40 @@ def home(request: HttpRequest) -> HttpResponse:
             .order_by("-updated_at", "-id")
             .only("public_id", "display_name", "updated_at")[:10]
         )
+    workspaces = [
+        m.workspace
+        for m in Membership.objects.dangerously_all_workspaces()
+        .filter(user=request.user, is_active=True, workspace__is_active=True, deleted_at=None)
+        .select_related("workspace")
+        .order_by("workspace__name")
+    ]
     return render(
         request,
         "web/home.html",
-        {"activities": activities, "recent": recent, "now": timezone.now()},
+        {"activities": activities, "recent": recent, "now": timezone.now(),
+         "workspaces": workspaces if len(workspaces) > 1 else []},
+    )  # fmt: skip
+
+
+@login_required(login_url="web:login")
+@require_POST
+def switch_workspace(request: HttpRequest) -> HttpResponse:
+    """Work in another workspace the user belongs to (remembered for the session)."""
+    membership = (
+        Membership.objects.dangerously_all_workspaces()
+        .filter(
+            user=request.user,
+            is_active=True,
+            workspace__is_active=True,
+            deleted_at=None,
+            workspace__public_id=request.POST.get("workspace", ""),
+        )
+        .first()
     )
+    if membership is None:
+        raise Http404
+    request.session[SESSION_WORKSPACE_KEY] = membership.workspace_id
+    return redirect("web:home")
 
 
 def set_language(request: HttpRequest) -> HttpResponse:
