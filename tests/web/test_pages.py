@@ -332,3 +332,16 @@ def test_switching_workspace_for_a_user_in_two(workspace, rep, contacts):
     assert second.workspace_id == dealer.pk
     stranger = make_workspace(slug="stranger", name="Stranger")
     assert client.post("/workspace/", {"workspace": stranger.public_id}).status_code == 404
+
+
+def test_impossible_dates_in_forms_and_links_are_refused_cleanly(rep, contacts):
+    client = browser(rep)
+    assert client.get("/contacts/", {"updated_since": "2025-13-01"}).status_code == 200
+    assert client.get("/contacts/count/", {"updated_since": "2025-02-30"}).status_code == 200
+    assert client.get("/activities/week/", {"week": "2025-13-01"}).status_code == 200
+    response = client.post(
+        f"/contacts/{contacts[0].public_id}/activities/",
+        {"kind": "call", "subject": "回访", "due_at": "2025-02-30T10:00"},
+    )
+    assert response.status_code == 422
+    assert "due_at" in response.content.decode()

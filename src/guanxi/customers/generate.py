@@ -380,6 +380,27 @@ def generate(
         report.steps[name] = round(time.perf_counter() - since, 1)
         progress(f"{name}: {report.steps[name]} s")
 
+    def customer_columns(
+        prefix: str, pk: int, index: int, created: datetime, owner: int
+    ) -> dict[str, Any]:
+        """What accounts and contacts share: ids, who and when, owner and team, stage."""
+        stamp = writer.timestamp(created)
+        user_id, team_id = owners[owner]
+        return {
+            "id": pk,
+            "workspace_id": workspace.pk,
+            "public_id": public_id(prefix, int(created.timestamp() * 1000), ids.getrandbits(80)),
+            "created_at": stamp,
+            "updated_at": stamp,
+            "created_by_id": user_id,
+            "updated_by_id": user_id,
+            "owner_id": user_id,
+            "team_id": team_id,
+            "lifecycle_stage_id": rng.choice(stages) if stages else None,
+            "source": "generated",
+            "external_id": f"gen-{run}-{prefix}-{index}",
+        }
+
     # accounts ------------------------------------------------------------------------------
     since = time.perf_counter()
     first_account = writer.reserve_ids(tables[Account], account_count)
@@ -400,21 +421,8 @@ def generate(
             account_owner.append(owner)
             account_docs.append(document)
             by_region[region].append(index)
-            millis = int(created.timestamp() * 1000)
-            stamp = writer.timestamp(created)
             yield table.row(
-                id=first_account + index,
-                workspace_id=workspace.pk,
-                public_id=public_id("acc", millis, ids.getrandbits(80)),
-                created_at=stamp,
-                updated_at=stamp,
-                created_by_id=owners[owner][0],
-                updated_by_id=owners[owner][0],
-                owner_id=owners[owner][0],
-                team_id=owners[owner][1],
-                lifecycle_stage_id=rng.choice(stages) if stages else None,
-                source="generated",
-                external_id=f"gen-{run}-acc-{index}",
+                **customer_columns("acc", first_account + index, index, created, owner),
                 name=name,
                 legal_name=legal_name,
                 industry=industry,
@@ -455,20 +463,8 @@ def generate(
             contact_owner.append(owner)
             contact_region.append(ord(region[0]))
             handles.append(_ascii_handle(family, given))
-            stamp = writer.timestamp(created)
             yield table.row(
-                id=first_contact + index,
-                workspace_id=workspace.pk,
-                public_id=public_id("con", int(created.timestamp() * 1000), ids.getrandbits(80)),
-                created_at=stamp,
-                updated_at=stamp,
-                created_by_id=owners[owner][0],
-                updated_by_id=owners[owner][0],
-                owner_id=owners[owner][0],
-                team_id=owners[owner][1],
-                lifecycle_stage_id=rng.choice(stages) if stages else None,
-                source="generated",
-                external_id=f"gen-{run}-con-{index}",
+                **customer_columns("con", first_contact + index, index, created, owner),
                 family_name=family,
                 given_name=given,
                 display_name=display,

@@ -7,20 +7,19 @@ from datetime import datetime, time, timedelta
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanxi.customers.models import Account, Contact
-from guanxi.platform.errors import Forbidden, GuanxiError, NotFound
-from guanxi.platform.visibility import get_visible_or_404
+from guanxi.platform.errors import Forbidden, GuanxiError, ValidationFailed
 from guanxi.timeline import selectors, services
 from guanxi.timeline.models import Activity
-from guanxi.web.customers import KINDS, _membership, _record
+from guanxi.web.customers import KINDS, _membership, _record, query_date, visible_or_404
 
 LIST_LIMIT = 200
 
@@ -48,12 +47,16 @@ def activity_list(request: HttpRequest) -> HttpResponse:
 
 
 def _when(value: str) -> datetime | None:
-    """A ``datetime-local`` value, in the user's time zone."""
+    """A ``datetime-local`` value, in the user's time zone; a 422 naming the field when it is
+    not a real date and time (rather than saving the activity without it)."""
     if not value:
         return None
-    parsed = parse_datetime(value)
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
     if parsed is None:
-        return None
+        raise ValidationFailed([("due_at", _("not a valid date and time"))])
     return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
@@ -89,14 +92,7 @@ def activity_new(request: HttpRequest, kind: str, public_id: str) -> HttpRespons
 @require_POST
 def activity_complete(request: HttpRequest, public_id: str) -> HttpResponse:
     membership = _membership(request)
-    try:
-        activity = get_visible_or_404(
-            Activity, user=membership, public_id=public_id, action="change"
-        )
-    except NotFound as exc:
-        raise Http404(str(exc)) from exc
-    except Forbidden as exc:
-        raise PermissionDenied(str(exc)) from exc
+    activity = visible_or_404(Activity, membership, public_id, action="change")
     try:
         services.complete_activity(
             activity=activity,
@@ -123,7 +119,7 @@ def activity_week(request: HttpRequest) -> HttpResponse:
     """My calendar: seven days from Monday of the chosen week, in my time zone."""
     membership = _membership(request)
     today = timezone.localdate()
-    chosen = parse_date(request.GET.get("week", "") or "") or today
+    chosen = query_date(request.GET.get("week")) or today
     monday = chosen - timedelta(days=chosen.weekday())
     zone = timezone.get_current_timezone()
     start = datetime.combine(monday, time.min, tzinfo=zone)

@@ -7,7 +7,7 @@ The web app composes the others: customer records with the timeline and activiti
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from django.contrib import messages
@@ -65,21 +65,35 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _record(request: HttpRequest, model: type, public_id: str, action: str = "view") -> Any:
-    membership = _membership(request)
-    details = selectors.contacts if model is Contact else selectors.accounts
+def visible_or_404(
+    model: type, membership: Membership, public_id: str, *, action: str = "view",
+    queryset: Any = None,
+) -> Any:  # fmt: skip
+    """``get_visible_or_404`` for pages: Django's 404 and 403 pages, not API problems."""
     try:
         return get_visible_or_404(
-            model,
-            user=membership,
-            public_id=public_id,
-            action=action,
-            queryset=details(user=membership),
+            model, user=membership, public_id=public_id, action=action, queryset=queryset
         )
     except NotFound as exc:
         raise Http404(str(exc)) from exc
     except Forbidden as exc:
         raise PermissionDenied(str(exc)) from exc
+
+
+def query_date(value: str | None) -> date | None:
+    """A YYYY-MM-DD from a query string; None when empty or not a real date."""
+    try:
+        return parse_date(value or "")
+    except ValueError:  # well-formed but impossible, e.g. 2025-13-01
+        return None
+
+
+def _record(request: HttpRequest, model: type, public_id: str, action: str = "view") -> Any:
+    membership = _membership(request)
+    details = selectors.contacts if model is Contact else selectors.accounts
+    return visible_or_404(
+        model, membership, public_id, action=action, queryset=details(user=membership)
+    )
 
 
 COUNT_LIMIT = 10_000
@@ -91,11 +105,7 @@ def _filtered(request: HttpRequest, model: type, membership: Membership) -> tupl
     stage = request.GET.get("stage") or None
     team = request.GET.get("team") or None
     tag = request.GET.get("tag", "").strip() or None
-    since = (
-        parse_date(request.GET.get("updated_since") or "")
-        if request.GET.get("updated_since")
-        else None
-    )
+    since = query_date(request.GET.get("updated_since"))
     filtered = selectors.filter_customers(
         model.objects.visible_to(membership, "view"),
         owner=owner,
