@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +30,7 @@ from guanxi.platform.context import acting_in, current_membership
 from guanxi.platform.customfields import clean_custom_values
 from guanxi.platform.errors import ValidationFailed
 from guanxi.platform.models import Membership, Team, User, Workspace
-from guanxi.platform.services import get_or_create_tags
+from guanxi.platform.services import check_slug, get_or_create_tags
 from guanxi.platform.versioning import save_versioned
 from guanxi.platform.visibility import can
 
@@ -99,6 +99,87 @@ def _stage(workspace: Workspace, key: str | None, *, field: str = "lifecycle_sta
         known = ", ".join(stages.values_list("key", flat=True))
         raise ValidationFailed([(field, f"unknown stage {key!r}; stages: {known}")])
     return stage
+
+
+@transaction.atomic
+def create_stage(
+    *, workspace: Workspace, key: str, name: str, by: User | None = None,
+    position: int | None = None, is_default: bool = False,
+) -> LifecycleStage:  # fmt: skip
+    """A new lifecycle stage; placed last unless a position is given."""
+    stages = LifecycleStage.objects.for_workspace(workspace)
+    errors = check_slug("key", key)
+    if not name.strip():
+        errors.append(("name", _("must not be empty")))
+    if not errors and stages.filter(key=key).exists():
+        errors.append(("key", _("a stage with key %(key)r already exists") % {"key": key}))
+    if errors:
+        raise ValidationFailed(errors)
+    if position is None:
+        position = (stages.aggregate(top=Max("position"))["top"] or 0) + 1
+    stage = LifecycleStage(workspace=workspace, key=key, name=name.strip(), position=position,
+                           created_by=by, updated_by=by)  # fmt: skip
+    stage.save()
+    if is_default or not stages.filter(is_default=True).exists():
+        _make_default(stage)
+    record_audit(action="stage.created", actor=by, workspace=workspace, obj=stage)
+    return stage
+
+
+def _make_default(stage: LifecycleStage) -> None:
+    LifecycleStage.objects.for_workspace(stage.workspace_id).exclude(pk=stage.pk).filter(
+        is_default=True
+    ).update(is_default=False)
+    stage.is_default = True
+    LifecycleStage.objects.filter(pk=stage.pk).update(is_default=True)
+
+
+@transaction.atomic
+def update_stage(
+    *, stage: LifecycleStage, by: User, expected_version: int, name: str | None = None,
+    position: int | None = None, is_default: bool | None = None,
+) -> LifecycleStage:  # fmt: skip
+    """Rename or move a stage, or make it the default for new customers (the key stays:
+    the API and imports name stages by key)."""
+    fields = []
+    if name is not None:
+        if not name.strip():
+            raise ValidationFailed([("name", _("must not be empty"))])
+        stage.name = name.strip()
+        fields.append("name")
+    if position is not None:
+        stage.position = position
+        fields.append("position")
+    save_versioned(stage, expected_version=expected_version, by=by, fields=fields)
+    if is_default:
+        _make_default(stage)
+    return stage
+
+
+@transaction.atomic
+def delete_stage(*, stage: LifecycleStage, by: User, replacement: LifecycleStage | None) -> int:
+    """Remove a stage; the customers in it move to ``replacement`` (or to no stage).
+    The default stage cannot go: choose another default first. Returns how many moved."""
+    if stage.is_default:
+        raise ValidationFailed(
+            [("stage", _("This is the default stage for new customers; choose another first."))]
+        )
+    if replacement is not None and (
+        replacement.pk == stage.pk or replacement.workspace_id != stage.workspace_id
+    ):
+        raise ValidationFailed([("replacement", _("Choose another stage of this workspace."))])
+    moved = 0
+    for model in (Account, Contact):
+        moved += (
+            model.objects.for_workspace(stage.workspace_id)
+            .filter(lifecycle_stage=stage)
+            .update(lifecycle_stage=replacement, version=F("version") + 1)
+        )
+    stage.deleted_at, stage.deleted_by = timezone.now(), by
+    stage.save(update_fields=["deleted_at", "deleted_by"])
+    record_audit(action="stage.deleted", actor=by, workspace=stage.workspace, obj=stage,
+                 data={"moved": moved, "to": replacement.key if replacement else None})  # fmt: skip
+    return moved
 
 
 # --- shared pieces ----------------------------------------------------------------------------

@@ -74,7 +74,7 @@ LANGUAGE_CODES = ("en", "zh-hans", "zh-hant")
 _UNSET: Any = object()
 
 
-def _check_slug(field: str, value: str) -> list[tuple[str, str]]:
+def check_slug(field: str, value: str) -> list[tuple[str, str]]:
     try:
         SLUG_VALIDATOR(value)
     except DjangoValidationError as exc:
@@ -111,7 +111,7 @@ def create_workspace(
     parent: Workspace | None = None,
 ) -> Workspace:
     """A new tenant with the default roles."""
-    errors = _check_slug("slug", slug)
+    errors = check_slug("slug", slug)
     if not name.strip():
         errors.append(("name", "must not be empty"))
     errors += _workspace_field_errors(
@@ -252,7 +252,7 @@ def _check_permissions(permissions: Any) -> dict:
 def create_role(
     *, workspace: Workspace, key: str, name: str, permissions: dict, by: User | None = None
 ) -> Role:
-    errors = _check_slug("key", key)
+    errors = check_slug("key", key)
     if not name.strip():
         errors.append(("name", "must not be empty"))
     if not errors and Role.objects.for_workspace(workspace).filter(key=key).exists():
@@ -657,7 +657,7 @@ def create_custom_field(
 ) -> CustomField:
     from guanxi.platform.permissions import object_types
 
-    errors = _check_slug("key", key)
+    errors = check_slug("key", key)
     errors += _custom_field_errors(field_type=field_type, choices=choices or [], label=label)
     if applies_to not in object_types():
         errors.append(("applies_to", f"unknown object type {applies_to!r}"))

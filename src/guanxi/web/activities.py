@@ -19,7 +19,9 @@ from guanxi.customers.models import Account, Contact
 from guanxi.platform.errors import Forbidden, GuanxiError, ValidationFailed
 from guanxi.timeline import selectors, services
 from guanxi.timeline.models import Activity
-from guanxi.web.customers import KINDS, _membership, _record, query_date, visible_or_404
+from guanxi.web.common import membership_of as _membership
+from guanxi.web.common import query_date, visible_or_404
+from guanxi.web.customers import KINDS, _record
 
 LIST_LIMIT = 200
 

@@ -20,7 +20,7 @@ from icalendar import Alarm, Calendar, Event
 from guanxi.platform import services as platform_services
 from guanxi.platform.context import acting_in
 from guanxi.timeline.models import Activity
-from guanxi.web.customers import _membership
+from guanxi.web.common import membership_of as _membership
 
 DEFAULT_LENGTH = timedelta(minutes=30)
 DONE_WINDOW = timedelta(days=30)

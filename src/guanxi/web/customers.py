@@ -7,7 +7,7 @@ The web app composes the others: customer records with the timeline and activiti
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +16,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -30,62 +29,26 @@ from guanxi.customers.search import search
 from guanxi.customers.services import ContactPointInput
 from guanxi.platform.apiframework import keyset_page
 from guanxi.platform.errors import (
-    Forbidden,
     GuanxiError,
-    NotFound,
     ValidationFailed,
     VersionConflict,
 )
 from guanxi.platform.models import CustomField, Membership, Team
-from guanxi.platform.permissions import Scope
 from guanxi.platform.services import get_or_create_tags
-from guanxi.platform.visibility import can, get_visible_or_404
+from guanxi.platform.visibility import can
 from guanxi.timeline import selectors as timeline_selectors
 from guanxi.timeline import services as timeline_services
 from guanxi.timeline.models import Activity, Channel, Interaction
+from guanxi.web.common import is_htmx as _is_htmx
+from guanxi.web.common import may as _may
+from guanxi.web.common import membership_of as _membership
+from guanxi.web.common import query_date, visible_or_404
 from guanxi.web.forms import AccountForm, ContactForm, NewAccountForm, NewContactForm
 
 PAGE_SIZE = 50
 TIMELINE_PAGE = 20
 KINDS = {"contacts": Contact, "accounts": Account}
 SORT_LABELS = {"name": gettext_lazy("Name"), "-updated_at": gettext_lazy("Recently updated")}
-
-
-def _membership(request: HttpRequest) -> Membership:
-    if request.membership is None:
-        raise Http404(_("You are not a member of any workspace."))
-    return request.membership
-
-
-def _may(membership: Membership, action: str, model: type) -> bool:
-    return membership.scope_for(model.object_type, action) != Scope.NONE
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def visible_or_404(
-    model: type, membership: Membership, public_id: str, *, action: str = "view",
-    queryset: Any = None,
-) -> Any:  # fmt: skip
-    """``get_visible_or_404`` for pages: Django's 404 and 403 pages, not API problems."""
-    try:
-        return get_visible_or_404(
-            model, user=membership, public_id=public_id, action=action, queryset=queryset
-        )
-    except NotFound as exc:
-        raise Http404(str(exc)) from exc
-    except Forbidden as exc:
-        raise PermissionDenied(str(exc)) from exc
-
-
-def query_date(value: str | None) -> date | None:
-    """A YYYY-MM-DD from a query string; None when empty or not a real date."""
-    try:
-        return parse_date(value or "")
-    except ValueError:  # well-formed but impossible, e.g. 2025-13-01
-        return None
 
 
 def _record(request: HttpRequest, model: type, public_id: str, action: str = "view") -> Any:

@@ -16,7 +16,19 @@ from guanxi.customers.models import Account, Contact, LifecycleStage
 POINT_FIELDS = ("phone", "email", "wechat")
 
 
-class CustomerForm(forms.Form):
+class ServiceErrorsMixin:
+    """Errors of a service, ``[(path, message)]``, onto the fields they name."""
+
+    def add_service_errors(self, errors: list[tuple[str, str]]) -> None:
+        for path, message in errors:
+            self.add_error(self.field_for(path), message)
+
+    def field_for(self, path: str) -> str | None:
+        name = path.split(".")[0]
+        return name if name in self.fields else None
+
+
+class CustomerForm(ServiceErrorsMixin, forms.Form):
     lifecycle_stage = forms.ChoiceField(label=_("Lifecycle stage"), required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -24,10 +36,6 @@ class CustomerForm(forms.Form):
         super().__init__(*args, **kwargs)
         stages = LifecycleStage.objects.for_workspace(workspace_id)
         self.fields["lifecycle_stage"].choices = [("", "—")] + [(s.key, s.name) for s in stages]
-
-    def add_service_errors(self, errors: list[tuple[str, str]]) -> None:
-        for path, message in errors:
-            self.add_error(self.field_for(path), message)
 
     def field_for(self, path: str) -> str | None:
         """``contact_points.1.value`` → the second contact point given (phone, e-mail, WeChat
@@ -37,7 +45,7 @@ class CustomerForm(forms.Form):
             present = [f for f in POINT_FIELDS if self.cleaned_data.get(f)]
             index = int(parts[1])
             return present[index] if index < len(present) else None
-        return parts[0] if parts[0] in self.fields else None
+        return super().field_for(path)
 
 
 class ContactForm(CustomerForm):

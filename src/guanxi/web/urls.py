@@ -2,11 +2,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.web import activities, calendar, customers, views
+from guanxi.web import activities, calendar, customers, setup, views
 
 app_name = "web"
 KIND = r"(?P<kind>contacts|accounts)"
 ID = r"(?P<public_id>[a-z]+_[0-9a-z]{26})"
+
+
+def settings_path(route: str, view, name: str):
+    return re_path(rf"^settings/{route}$", view, name=f"settings_{name}" if name else "settings")
+
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
@@ -89,6 +95,25 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
+    settings_path("", setup.settings_home, ""),
+    settings_path("users/", setup.users, "users"),
+    settings_path(f"users/{ID}/", setup.user_edit, "user"),
+    settings_path(f"users/{ID}/remove/", setup.user_remove, "user_remove"),
+    settings_path("tree/", setup.manager_tree, "tree"),
+    settings_path("teams/", setup.teams, "teams"),
+    settings_path(f"teams/{ID}/", setup.team_edit, "team"),
+    settings_path(f"teams/{ID}/delete/", setup.team_delete, "team_delete"),
+    settings_path("roles/", setup.roles, "roles"),
+    settings_path(f"roles/{ID}/", setup.role_edit, "role"),
+    settings_path("fields/", setup.fields, "fields"),
+    settings_path(f"fields/{ID}/", setup.field_edit, "field"),
+    settings_path(f"fields/{ID}/delete/", setup.field_delete, "field_delete"),
+    settings_path("stages/", setup.stages, "stages"),
+    settings_path(f"stages/{ID}/", setup.stage_edit, "stage"),
+    settings_path(f"stages/{ID}/delete/", setup.stage_delete, "stage_delete"),
+    settings_path("tokens/", setup.tokens, "tokens"),
+    settings_path(f"tokens/{ID}/revoke/", setup.token_revoke, "token_revoke"),
+    settings_path("audit/", setup.audit, "audit"),
     path("search/", customers.search_page, name="search"),
     path("duplicates/", customers.possible_duplicates, name="possible_duplicates"),
     path("activities/", activities.activity_list, name="activity_list"),

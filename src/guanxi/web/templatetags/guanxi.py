@@ -16,3 +16,9 @@ def person(user: Any) -> str:
     if user is None:
         return "—"
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def get_item(mapping: Any, key: str) -> Any:
+    """``mapping[key]`` in a template; None when absent."""
+    return mapping.get(key) if hasattr(mapping, "get") else None
