@@ -203,7 +203,7 @@ def test_possible_duplicates_while_typing(workspace, rep, contacts):
 def test_list_filters_and_counts(workspace, rep, contacts):
     client = browser(rep)
     page = client.get("/contacts/", {"tag": "vip"}).content.decode()
-    assert 'hx-get="/contacts/count/?tag=vip"' in page  # the count follows the page
+    assert 'hx-get="/contacts/count/?tag=vip&amp;cols=' in page  # the count follows the page
 
     def count(**params):
         return client.get("/contacts/count/", params).content.decode().strip()
@@ -218,11 +218,69 @@ def test_list_filters_and_counts(workspace, rep, contacts):
 
 
 def test_counts_stop_at_ten_thousand(monkeypatch, rep, contacts):
-    from guanxi.web import customers as pages
+    from guanxi.web import customer_lists as pages
 
     monkeypatch.setattr(pages, "COUNT_LIMIT", 10)
     page = browser(rep).get("/contacts/count/").content.decode()
-    assert "More than 10 found" in page
+    assert "More than 10 found" in page and "exact=1" in page
+    assert browser(rep).get("/contacts/count/?exact=1").content.decode().strip() == "30 found"
+
+
+def test_column_chooser_is_remembered_per_user(rep, contacts, django_assert_max_num_queries):
+    client = browser(rep)
+    with django_assert_max_num_queries(12):
+        page = client.get("/contacts/", {"col": ["email", "tags", "city", "company"]})
+    html = page.content.decode()
+    assert '<th scope="col">Tags</th>' in html and 'data-label="Tags">vip<' in html
+    assert '<th scope="col">Phone</th>' not in html
+    rep.refresh_from_db()
+    assert rep.preferences["columns"]["contacts"] == ["email", "tags", "city", "company"]
+    again = client.get("/contacts/").content.decode()
+    assert '<th scope="col">Tags</th>' in again  # remembered
+    assert "cols=email%2Ctags%2Ccity%2Ccompany" in again  # and in the links it makes
+    panel = client.get("/contacts/filters/").content.decode()
+    assert 'name="col" value="tags" checked' in panel and 'name="col" value="phone">' in panel
+
+
+def test_custom_field_columns_and_filters(workspace, admin, rep, contacts):
+    from guanxi.platform.services import create_custom_field
+
+    create_custom_field(workspace=workspace, applies_to="customers.contact", key="wine",
+                        label="喜欢的酒", field_type="choice", choices=["白酒", "红酒"])  # fmt: skip
+    customers.update_contact(contact=contacts[3], by=rep.user, expected_version=contacts[3].version,
+                             custom_fields={"wine": "红酒"})  # fmt: skip
+    client = browser(rep)
+    html = client.get("/contacts/", {"cf.wine": "红酒", "cols": "cf.wine,phone"}).content.decode()
+    assert html.count('data-label="喜欢的酒">红酒<') == 1 and "张伟3" in html
+    assert client.get("/contacts/count/", {"cf.wine": "红酒"}).content.decode().strip() == "1 found"
+
+
+def test_created_ranges_and_tier(rep, contacts):
+    client = browser(rep)
+    today = timezone.localdate().isoformat()
+    assert client.get("/contacts/count/", {"created_since": today, "created_until": today}
+                      ).content.decode().strip() == "30 found"  # fmt: skip
+    assert client.get("/contacts/count/", {"tier": "A"}).content.decode().strip() == "0 found"
+
+
+def test_saved_views_private_and_shared(workspace, rep, contacts):
+    from guanxi.platform.models import SavedView
+
+    client = browser(rep)
+    response = client.post("/contacts/views/", {"name": "我的VIP", "query": "tag=vip&cols=tags"})
+    view = SavedView.objects.for_workspace(workspace).get(name="我的VIP")
+    assert response["Location"] == f"/contacts/?tag=vip&cols=tags&view={view.public_id}"
+    colleague = make_member(workspace=workspace, role_key="sales_rep", username="wang",
+                            team=rep.team)  # fmt: skip
+    assert "我的VIP" not in browser(colleague).get("/contacts/").content.decode()
+    assert "我的VIP" in client.get("/contacts/").content.decode()
+    client.post("/contacts/views/", {"name": "我的VIP", "query": "tag=vip", "is_shared": "on"})
+    assert SavedView.objects.for_workspace(workspace).filter(name="我的VIP").count() == 1
+    assert "我的VIP" in browser(colleague).get("/contacts/").content.decode()
+    # a colleague may use it, not delete it
+    assert browser(colleague).post(f"/contacts/views/{view.public_id}/delete/").status_code == 404
+    assert client.post(f"/contacts/views/{view.public_id}/delete/").status_code == 302
+    assert f"view={view.public_id}" not in client.get("/contacts/").content.decode()
 
 
 def test_calendar_feed_shows_my_activities_to_whoever_has_the_secret_link(workspace, rep, contacts):

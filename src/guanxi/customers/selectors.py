@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -102,7 +103,7 @@ def reloaded(customer: Customer) -> Customer:
     return details(queryset).get()
 
 
-def with_contact_details(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+def _links() -> Prefetch:
     links = AccountContact.objects.dangerously_all_workspaces().filter(
         account__deleted_at__isnull=True
     )
@@ -111,16 +112,25 @@ def with_contact_details(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
         "public_id", "version", "account__public_id", "account__name", "account__workspace_id",
         "account__owner_id", "account__team_id",
     )  # fmt: skip
-    return (
-        queryset.select_related("owner", "team", "lifecycle_stage")
-        .defer("search_document")
-        .prefetch_related(
-            _tags(),
-            _points(),
-            _addresses(),
-            Prefetch("memberships", queryset=links, to_attr=PREFETCHED["memberships"]),
-        )
-    )
+    return Prefetch("memberships", queryset=links, to_attr=PREFETCHED["memberships"])
+
+
+PREFETCHERS = {
+    "tags": _tags, "contact_points": _points, "addresses": _addresses, "memberships": _links,
+}  # fmt: skip
+
+
+def with_details(queryset: QuerySet, *, parts: Iterable[str]) -> QuerySet:
+    """Owner, team and stage joined, plus only the related lists named in ``parts`` (of
+    ``PREFETCHED``): a list page fetches what its columns show, nothing more."""
+    queryset = queryset.select_related("owner", "team", "lifecycle_stage")
+    if queryset.model is Contact:
+        queryset = queryset.defer("search_document")
+    return queryset.prefetch_related(*(PREFETCHERS[part]() for part in parts))
+
+
+def with_contact_details(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+    return with_details(queryset, parts=PREFETCHERS)
 
 
 def filter_customers(
@@ -129,6 +139,7 @@ def filter_customers(
     owner: str | None = None,
     team: str | None = None,
     lifecycle_stage: str | None = None,
+    value_tier: str | None = None,
     tag: str | None = None,
     external_id: str | None = None,
     created_after: datetime | None = None,
@@ -145,6 +156,8 @@ def filter_customers(
         queryset = queryset.filter(team__public_id=team)
     if lifecycle_stage:
         queryset = queryset.filter(lifecycle_stage__key=lifecycle_stage)
+    if value_tier:
+        queryset = queryset.filter(value_tier=value_tier)
     if tag:
         queryset = queryset.filter(tags__name=tag)
     if external_id:

@@ -266,6 +266,8 @@ class Membership(WorkspaceModel):
     )
     path = models.CharField(max_length=1000, db_index=True, editable=False, default="/")
     is_active = models.BooleanField(_("active"), default=True)
+    # per-user settings of pages in this workspace, e.g. {"columns": {"contacts": [...]}}
+    preferences = models.JSONField(default=dict, blank=True, editable=False)
     # SHA-256 of the secret in the user's calendar feed URL (read-only, activities only)
     calendar_token_hash = models.CharField(
         max_length=64, blank=True, default="", db_index=True, editable=False
@@ -458,3 +460,35 @@ class CustomField(WorkspaceModel):
 
     def __str__(self) -> str:
         return f"{self.applies_to}.{self.key}"
+
+
+class SavedView(WorkspaceModel):
+    """A list's filters, sort and columns under a name: private to its owner, or shared
+    with the workspace. Applying a view never widens what the list shows: the list's
+    visibility rules still decide which rows appear."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    list_key = models.CharField(_("list"), max_length=50)
+    name = models.CharField(_("name"), max_length=200)
+    query = models.CharField(_("query"), max_length=2000, blank=True)
+    is_shared = models.BooleanField(_("shared with the workspace"), default=False)
+
+    public_id_prefix = "view"
+    object_type = "platform.savedview"
+    owner_field = "owner"
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "owner", "list_key", "name"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="savedview_unique_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

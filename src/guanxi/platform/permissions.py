@@ -201,3 +201,13 @@ register_object_type(
         fallback={"view": ALL},
     )
 )
+register_object_type(
+    ObjectType(
+        key="platform.savedview",
+        label=_("Saved view"),
+        actions=("view", "add", "change", "delete"),
+        # shared views are seen by everyone through the selector; these grants are about
+        # other people's private ones
+        fallback={"view": OWN, "add": OWN, "change": OWN, "delete": OWN},
+    )
+)

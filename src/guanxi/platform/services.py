@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from guanxi.platform.audit import record_audit
 from guanxi.platform.errors import ValidationFailed
@@ -27,6 +28,7 @@ from guanxi.platform.models import (
     CustomField,
     Membership,
     Role,
+    SavedView,
     Tag,
     Team,
     User,
@@ -721,3 +723,46 @@ def delete_custom_field(*, field: CustomField, by: User) -> None:
     field.deleted_at, field.deleted_by = timezone.now(), by
     field.save(update_fields=["deleted_at", "deleted_by"])
     record_audit(action="customfield.deleted", actor=by, workspace=field.workspace, obj=field)
+
+
+# --- saved views and page preferences ---------------------------------------------------------
+@transaction.atomic
+def save_view(
+    *, membership: Membership, list_key: str, name: str, query: str, is_shared: bool = False
+) -> SavedView:
+    """Save a list's query string under a name; saving again under the same name replaces
+    the query (one's own views only)."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed([("name", _("must not be empty"))])
+    if len(query) > SavedView._meta.get_field("query").max_length:
+        raise ValidationFailed([("query", _("too many filters to save"))])
+    view, _created = SavedView.objects.for_workspace(membership.workspace_id).update_or_create(
+        owner_id=membership.user_id,
+        list_key=list_key,
+        name=name[:200],
+        defaults={"query": query, "is_shared": is_shared, "updated_by_id": membership.user_id},
+        create_defaults={
+            "workspace_id": membership.workspace_id,
+            "query": query,
+            "is_shared": is_shared,
+            "created_by_id": membership.user_id,
+            "updated_by_id": membership.user_id,
+        },
+    )
+    return view
+
+
+def delete_view(*, view: SavedView, by: User) -> None:
+    view.deleted_at, view.deleted_by = timezone.now(), by
+    view.save(update_fields=["deleted_at", "deleted_by"])
+
+
+def set_preference(*, membership: Membership, key: str, name: str, value: Any) -> None:
+    """Remember a page setting of this member (e.g. the columns of a list)."""
+    preferences = dict(membership.preferences or {})
+    preferences.setdefault(key, {})[name] = value
+    Membership.objects.for_workspace(membership.workspace_id).filter(pk=membership.pk).update(
+        preferences=preferences
+    )
+    membership.preferences = preferences

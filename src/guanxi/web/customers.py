@@ -7,24 +7,20 @@ The web app composes the others: customer records with the timeline and activiti
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, time
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from guanxi.customers import normalize, selectors
 from guanxi.customers import services as customer_services
 from guanxi.customers.errors import ContactPointClash
-from guanxi.customers.handover import reassign_customers
-from guanxi.customers.models import Account, Contact, ContactPoint, LifecycleStage
+from guanxi.customers.models import Account, Contact, ContactPoint
 from guanxi.customers.search import search
 from guanxi.customers.services import ContactPointInput
 from guanxi.platform.apiframework import keyset_page
@@ -33,8 +29,7 @@ from guanxi.platform.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from guanxi.platform.models import CustomField, Membership, Team
-from guanxi.platform.services import get_or_create_tags
+from guanxi.platform.models import CustomField
 from guanxi.platform.visibility import can
 from guanxi.timeline import selectors as timeline_selectors
 from guanxi.timeline import services as timeline_services
@@ -42,13 +37,12 @@ from guanxi.timeline.models import Activity, Channel, Interaction
 from guanxi.web.common import is_htmx as _is_htmx
 from guanxi.web.common import may as _may
 from guanxi.web.common import membership_of as _membership
-from guanxi.web.common import query_date, visible_or_404
+from guanxi.web.common import visible_or_404
+from guanxi.web.customer_lists import custom_cell
 from guanxi.web.forms import AccountForm, ContactForm, NewAccountForm, NewContactForm
 
-PAGE_SIZE = 50
 TIMELINE_PAGE = 20
 KINDS = {"contacts": Contact, "accounts": Account}
-SORT_LABELS = {"name": gettext_lazy("Name"), "-updated_at": gettext_lazy("Recently updated")}
 
 
 def _record(request: HttpRequest, model: type, public_id: str, action: str = "view") -> Any:
@@ -59,115 +53,8 @@ def _record(request: HttpRequest, model: type, public_id: str, action: str = "vi
     )
 
 
-COUNT_LIMIT = 10_000
-
-
-def _filtered(request: HttpRequest, model: type, membership: Membership) -> tuple[Any, dict]:
-    """The list's rows the user may see, with the filters of the query string applied."""
-    owner = request.user.get_username() if request.GET.get("owner") == "me" else None
-    stage = request.GET.get("stage") or None
-    team = request.GET.get("team") or None
-    tag = request.GET.get("tag", "").strip() or None
-    since = query_date(request.GET.get("updated_since"))
-    filtered = selectors.filter_customers(
-        model.objects.visible_to(membership, "view"),
-        owner=owner,
-        lifecycle_stage=stage,
-        team=team,
-        tag=tag,
-        updated_after=datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
-        if since
-        else None,
-    )
-    filters = {
-        "owner": request.GET.get("owner", ""),
-        "stage": stage or "",
-        "team": team or "",
-        "tag": tag or "",
-        "updated_since": since.isoformat() if since else "",
-    }
-    return filtered, filters
-
-
-@login_required
-def customer_count(request: HttpRequest, kind: str) -> HttpResponse:
-    """The list's count, fetched after the page so the page never waits for it."""
-    membership = _membership(request)
-    filtered, _filters = _filtered(request, KINDS[kind], membership)
-    return render(
-        request,
-        "web/customers/_count.html",
-        {"count": _bounded_count(filtered), "count_limit": COUNT_LIMIT},
-    )
-
-
-def _bounded_count(queryset: Any) -> int:
-    """Exact up to COUNT_LIMIT, else COUNT_LIMIT + 1 ("10,000+"): counting a million rows
-    on every page costs more than the page."""
-    return queryset.order_by().values("pk")[: COUNT_LIMIT + 1].count()
-
-
-@login_required
-def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
-    model = KINDS[kind]
-    membership = _membership(request)
-    sort = request.GET.get("sort", "name")
-    if sort not in SORT_LABELS:
-        sort = "name"
-    filtered, filters = _filtered(request, model, membership)
-    queryset = filtered.select_related("owner", "lifecycle_stage")
-    if model is Contact:
-        queryset = selectors.with_contact_details(queryset)
-    else:
-        queryset = selectors.with_account_details(queryset)
-    try:
-        rows, next_cursor = keyset_page(
-            queryset,
-            ordering=selectors.ordering_for(sort),
-            cursor=request.GET.get("cursor"),
-            limit=PAGE_SIZE,
-        )
-    except GuanxiError:
-        return redirect(request.path)  # a stale or tampered cursor: start again
-    for row in rows:
-        phones = [p.value for p in selectors.related(row, "contact_points") if p.kind == "phone"]
-        row.phone = phones[0] if phones else ""
-        if model is Contact:
-            companies = [link.account.name for link in selectors.related(row, "memberships")]
-            row.company = companies[0] if companies else ""
-    context = {
-        "kind": kind,
-        "rows": rows,
-        "next_cursor": next_cursor,
-        "sort": sort,
-        "sorts": SORT_LABELS,
-        **filters,
-        "query": request.GET.urlencode(),
-        "stages": LifecycleStage.objects.for_workspace(membership.workspace_id),
-        "teams": Team.objects.for_workspace(membership.workspace_id).order_by("name"),
-        "members": Membership.objects.for_workspace(membership.workspace_id)
-        .filter(is_active=True)
-        .select_related("user")
-        .order_by("user__username"),
-        "can_add": _may(membership, "add", model),
-        "title": model._meta.verbose_name_plural,
-    }
-    template = "web/customers/_rows.html" if _is_htmx(request) else "web/customers/list.html"
-    return render(request, template, context)
-
-
 HISTORY_ROWS = 10
 HISTORY_HIDDEN = {"version", "updated_at", "updated_by", "search_document", "sort_key"}
-
-
-def _custom_value(value: Any) -> str:
-    if isinstance(value, dict) and "amount" in value:
-        return f"{value['amount']} {value.get('currency', '')}".strip()
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    return str(value)
 
 
 def _field_history(customer: Any) -> list[dict[str, Any]]:
@@ -223,7 +110,7 @@ def customer_detail(request: HttpRequest, kind: str, public_id: str) -> HttpResp
         applies_to=customer.object_type
     )
     custom = [
-        (definition.label, _custom_value(customer.custom_fields.get(definition.key)))
+        (definition.label, custom_cell(customer.custom_fields.get(definition.key)))
         for definition in definitions.order_by("position", "id")
         if customer.custom_fields.get(definition.key) not in (None, "", [])
     ]
@@ -471,63 +358,3 @@ def possible_duplicates(request: HttpRequest) -> HttpResponse:
             else:
                 hidden += 1
     return render(request, "web/customers/_duplicates.html", {"found": found, "hidden": hidden})
-
-
-BULK_LIMIT = 200
-
-
-@login_required
-@require_POST
-def bulk_action(request: HttpRequest, kind: str) -> HttpResponse:
-    """Change the stage, add a tag or assign an owner on the ticked rows of a list. Each row
-    is checked against the user's rights; the ones not allowed are counted, not changed."""
-    model = KINDS[kind]
-    membership = _membership(request)
-    ids = request.POST.getlist("ids")[:BULK_LIMIT]
-    action = request.POST.get("action", "")
-    records = list(model.objects.visible_to(membership, "view").filter(public_id__in=ids))
-    allowed = [
-        r for r in records if can(membership, "assign" if action == "owner" else "change", r)
-    ]
-    skipped = len(ids) - len(allowed)
-    try:
-        if action == "stage":
-            stage = request.POST.get("stage") or None
-            update = (
-                customer_services.update_contact if model is Contact
-                else customer_services.update_account
-            )  # fmt: skip
-            for record in allowed:
-                update(
-                    **{"contact" if model is Contact else "account": record},
-                    by=request.user,
-                    expected_version=record.version,
-                    lifecycle_stage=stage,
-                )
-        elif action == "tag":
-            name = request.POST.get("tag", "").strip()
-            tags = get_or_create_tags(workspace=membership.workspace, names=[name], by=request.user)
-            for record in allowed:
-                record.tags.add(*tags)
-        elif action == "owner":
-            target = (
-                Membership.objects.for_workspace(membership.workspace_id)
-                .select_related("user")
-                .filter(public_id=request.POST.get("owner", ""), is_active=True)
-                .first()
-            )
-            if target is None:
-                raise ValidationFailed([("owner", _("Choose the new owner."))])
-            reassign_customers(customers=allowed, to_user=target.user, by=request.user)
-        else:
-            raise ValidationFailed([("action", _("Choose what to do."))])
-    except (ValidationFailed, VersionConflict) as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("%(count)s changed.") % {"count": len(allowed)})
-        if skipped:
-            messages.warning(
-                request,
-                _("%(count)s not changed: you may not change them.") % {"count": skipped},
-            )
-    return redirect("web:customer_list", kind)

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.web import activities, calendar, customers, setup, views
+from guanxi.web import activities, calendar, customer_lists, customers, setup, views
 
 app_name = "web"
 KIND = r"(?P<kind>contacts|accounts)"
@@ -130,10 +130,13 @@ urlpatterns = [
         name="activity_complete",
     ),
     re_path(rf"^{KIND}/{ID}/activities/$", activities.activity_new, name="activity_new"),
-    re_path(rf"^{KIND}/$", customers.customer_list, name="customer_list"),
+    re_path(rf"^{KIND}/$", customer_lists.customer_list, name="customer_list"),
+    re_path(rf"^{KIND}/filters/$", customer_lists.customer_filters, name="customer_filters"),
+    re_path(rf"^{KIND}/views/$", customer_lists.save_view, name="save_view"),
+    re_path(rf"^{KIND}/views/{ID}/delete/$", customer_lists.delete_view, name="delete_view"),
     re_path(rf"^{KIND}/new/$", customers.customer_new, name="customer_new"),
-    re_path(rf"^{KIND}/count/$", customers.customer_count, name="customer_count"),
-    re_path(rf"^{KIND}/bulk/$", customers.bulk_action, name="bulk_action"),
+    re_path(rf"^{KIND}/count/$", customer_lists.customer_count, name="customer_count"),
+    re_path(rf"^{KIND}/bulk/$", customer_lists.bulk_action, name="bulk_action"),
     re_path(rf"^{KIND}/{ID}/edit/$", customers.customer_edit, name="customer_edit"),
     re_path(rf"^{KIND}/{ID}/$", customers.customer_detail, name="customer_detail"),
     re_path(rf"^{KIND}/{ID}/timeline/$", customers.customer_timeline, name="customer_timeline"),
