@@ -403,3 +403,52 @@ def test_impossible_dates_in_forms_and_links_are_refused_cleanly(rep, contacts):
     )
     assert response.status_code == 422
     assert "due_at" in response.content.decode()
+
+
+def test_inline_edit_saves_one_field_and_reports_conflicts(workspace, rep, admin, contacts):
+    contact = contacts[0]
+    client = browser(rep)
+    url = f"/contacts/{contact.public_id}/fields/occupation/"
+    page = client.get(f"/contacts/{contact.public_id}/").content.decode()
+    assert f'hx-get="{url}"' in page
+    editor = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="occupation"' in editor and f'name="version" value="{contact.version}"' in editor
+    saved = client.post(url, {"occupation": "采购经理", "version": contact.version})
+    assert "采购经理" in saved.content.decode() and 'name="occupation"' not in saved.content.decode()
+    contact.refresh_from_db()
+    assert contact.occupation == "采购经理"
+    # someone else saves in between: the stale save is refused and shows theirs
+    stale = contact.version
+    customers.update_contact(contact=contact, by=admin.user, expected_version=stale,
+                             occupation="总经理")  # fmt: skip
+    refused = client.post(url, {"occupation": "副总", "version": stale}).content.decode()
+    assert "总经理" in refused and "root" in refused and 'value="副总"' in refused
+    contact.refresh_from_db()
+    assert contact.occupation == "总经理"
+    version = re.search(r'name="version" value="(\d+)"', refused).group(1)
+    assert "副总" in client.post(url, {"occupation": "副总", "version": version}).content.decode()
+    contact.refresh_from_db()
+    assert contact.occupation == "副总"
+
+
+def test_inline_edit_validates_and_guards(workspace, rep, contacts):
+    contact = contacts[0]
+    client = browser(rep)
+    bad = client.post(f"/contacts/{contact.public_id}/fields/lifecycle_stage/",
+                      {"lifecycle_stage": "nonsense", "version": contact.version})  # fmt: skip
+    assert "gx-error" in bad.content.decode()
+    assert client.get(f"/contacts/{contact.public_id}/fields/owner/").status_code == 404
+    other = make_member(workspace=workspace, role_key="sales_rep", username="other.rep")
+    url = f"/contacts/{contact.public_id}/fields/occupation/"
+    assert browser(other).post(url, {"occupation": "x", "version": 1}).status_code == 404
+
+
+def test_day_view_shows_my_hours(workspace, rep, contacts):
+    day = timezone.localdate() + timedelta(days=3)
+    due = timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time())
+                              ) + timedelta(hours=21, minutes=30)  # fmt: skip
+    timeline.create_activity(workspace=workspace, by=rep.user, kind="call", subject="晚上回电",
+                             contact=contacts[0], due_at=due)  # fmt: skip
+    page = browser(rep).get("/activities/day/", {"day": day.isoformat()}).content.decode()
+    assert "08:00" in page and "21:00" in page and "晚上回电" in page
+    assert "晚上回电" not in browser(rep).get("/activities/day/").content.decode()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -116,6 +117,42 @@ def activity_complete(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect(target or "web:activity_list")
 
 
+def _my_activities(request: HttpRequest, membership: Any, first: date, *, days: int) -> Any:
+    """My activities due from ``first`` for ``days`` days (in my time zone), not cancelled."""
+    start = datetime.combine(first, time.min, tzinfo=timezone.get_current_timezone())
+    return (
+        selectors.activities(user=membership)
+        .filter(
+            assigned_to=request.user, due_at__gte=start, due_at__lt=start + timedelta(days=days)
+        )
+        .exclude(status=Activity.Status.CANCELLED)
+        .order_by("due_at", "id")
+    )
+
+
+WORKDAY_HOURS = range(8, 19)
+
+
+@login_required
+def activity_day(request: HttpRequest) -> HttpResponse:
+    """My day hour by hour: working hours always shown, other hours when something is due."""
+    membership = _membership(request)
+    today = timezone.localdate()
+    day = query_date(request.GET.get("day")) or today
+    activities = list(_my_activities(request, membership, day, days=1))
+    by_hour: dict[int, list[Activity]] = {}
+    for activity in activities:
+        by_hour.setdefault(timezone.localtime(activity.due_at).hour, []).append(activity)
+    hours = sorted(set(WORKDAY_HOURS) | set(by_hour))
+    return render(
+        request,
+        "web/activities/day.html",
+        {"day": day, "today": today, "now": timezone.now(),
+         "hours": [(time(hour), by_hour.get(hour, [])) for hour in hours],
+         "previous": day - timedelta(days=1), "next": day + timedelta(days=1)},
+    )  # fmt: skip
+
+
 @login_required
 def activity_week(request: HttpRequest) -> HttpResponse:
     """My calendar: seven days from Monday of the chosen week, in my time zone."""
@@ -123,15 +160,7 @@ def activity_week(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     chosen = query_date(request.GET.get("week")) or today
     monday = chosen - timedelta(days=chosen.weekday())
-    zone = timezone.get_current_timezone()
-    start = datetime.combine(monday, time.min, tzinfo=zone)
-    end = start + timedelta(days=7)
-    rows = (
-        selectors.activities(user=membership)
-        .filter(assigned_to=request.user, due_at__gte=start, due_at__lt=end)
-        .exclude(status=Activity.Status.CANCELLED)
-        .order_by("due_at", "id")
-    )
+    rows = _my_activities(request, membership, monday, days=7)
     days = [{"date": monday + timedelta(days=n), "activities": []} for n in range(7)]
     for activity in rows:
         days[timezone.localtime(activity.due_at).date().weekday()]["activities"].append(activity)

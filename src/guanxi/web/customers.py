@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -29,7 +30,7 @@ from guanxi.platform.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from guanxi.platform.models import CustomField
+from guanxi.platform.models import CustomField, Membership
 from guanxi.platform.visibility import can
 from guanxi.timeline import selectors as timeline_selectors
 from guanxi.timeline import services as timeline_services
@@ -117,6 +118,7 @@ def customer_detail(request: HttpRequest, kind: str, public_id: str) -> HttpResp
     context = {
         "kind": kind,
         "customer": customer,
+        "facts": _facts(customer, model),
         "custom": custom,
         "history": _field_history(customer),
         "channel": "",
@@ -358,3 +360,98 @@ def possible_duplicates(request: HttpRequest) -> HttpResponse:
             else:
                 hidden += 1
     return render(request, "web/customers/_duplicates.html", {"found": found, "hidden": hidden})
+
+
+# --- inline editing of one field on the record page -------------------------------------------
+def _fact_value(customer: Any, name: str) -> str:
+    if name == "lifecycle_stage":
+        return customer.lifecycle_stage.name if customer.lifecycle_stage_id else ""
+    display = getattr(customer, f"get_{name}_display", None)
+    if display is not None and getattr(customer, name):
+        return display()
+    if name == "preferred_language":
+        return dict(django_settings.LANGUAGES).get(customer.preferred_language, "")
+    return getattr(customer, name) or ""
+
+
+def _edit_fields(model: type) -> tuple[tuple[str, ...], type]:
+    if model is Contact:
+        return CONTACT_EDIT_FIELDS, ContactForm
+    return ACCOUNT_EDIT_FIELDS, AccountForm
+
+
+def _facts(customer: Any, model: type) -> list[dict[str, Any]]:
+    names, form_class = _edit_fields(model)
+    labels = {name: field.label for name, field in form_class.base_fields.items()}
+    return [{"name": n, "label": labels[n], "value": _fact_value(customer, n)} for n in names]
+
+
+def _stored(customer: Any, name: str) -> Any:
+    if name == "lifecycle_stage":
+        return customer.lifecycle_stage.key if customer.lifecycle_stage_id else ""
+    return getattr(customer, name)
+
+
+@login_required
+def customer_field(request: HttpRequest, kind: str, public_id: str, name: str) -> HttpResponse:
+    """One field of the record page, edited in place: GET the editor with the value and
+    version saved now; POST saves it if nobody saved the record since, else shows who did and
+    what is saved, and lets the user apply theirs over it."""
+    model = KINDS[kind]
+    names, form_class = _edit_fields(model)
+    if name not in names:
+        raise Http404
+    record = _record(request, model, public_id, action="change")
+    membership = _membership(request)
+    fact = {"name": name, "label": form_class.base_fields[name].label}
+    context: dict[str, Any] = {"kind": kind, "customer": record, "fact": fact}
+    if request.method == "GET" and request.GET.get("cancel") != "1":
+        initial = {name: _stored(record, name), "version": record.version}
+        context["form"] = _one_field_form(form_class, name, None, initial, membership)
+        return render(request, "web/customers/_fact_form.html", context)
+    if request.method == "POST":
+        form = _one_field_form(form_class, name, request.POST, {}, membership)
+        if not form.is_valid():
+            return render(request, "web/customers/_fact_form.html", context | {"form": form})
+        value = form.cleaned_data[name]
+        if name == "lifecycle_stage":
+            value = value or None
+        update = (
+            customer_services.update_contact if model is Contact
+            else customer_services.update_account
+        )  # fmt: skip
+        try:
+            record = update(
+                **{"contact" if model is Contact else "account": record},
+                by=request.user,
+                expected_version=form.cleaned_data["version"] or 0,
+                **{name: value},
+            )
+        except VersionConflict:
+            fresh = _record(request, model, public_id)
+            data = request.POST.copy()
+            data["version"] = fresh.version
+            context["conflict"] = {
+                "by": fresh.updated_by, "at": fresh.updated_at,
+                "value": _fact_value(fresh, name),
+            }  # fmt: skip
+            form = _one_field_form(form_class, name, data, {}, membership)
+            form.is_valid()
+            return render(request, "web/customers/_fact_form.html", context | {"form": form})
+        except ValidationFailed as exc:
+            form.add_service_errors(exc.errors)
+            return render(request, "web/customers/_fact_form.html", context | {"form": form})
+        record = _record(request, model, public_id)
+    fact["value"] = _fact_value(record, name)
+    return render(request, "web/customers/_fact.html", context | {"can_change": True})
+
+
+def _one_field_form(
+    form_class: type, name: str, data: Any, initial: dict, membership: Membership
+) -> Any:
+    form = form_class(data, initial=initial, workspace_id=membership.workspace_id,
+                      auto_id="gx-inline-%s")  # fmt: skip
+    for other in list(form.fields):
+        if other not in (name, "version"):
+            del form.fields[other]
+    return form

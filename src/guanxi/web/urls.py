@@ -118,6 +118,7 @@ urlpatterns = [
     path("duplicates/", customers.possible_duplicates, name="possible_duplicates"),
     path("activities/", activities.activity_list, name="activity_list"),
     path("activities/week/", activities.activity_week, name="activity_week"),
+    path("activities/day/", activities.activity_day, name="activity_day"),
     path("activities/calendar/", calendar.create_feed_link, name="activity_feed_link"),
     re_path(
         r"^calendar/(?P<secret>cal_[A-Za-z0-9_-]{20,64})\.ics$",
@@ -140,5 +141,10 @@ urlpatterns = [
     re_path(rf"^{KIND}/{ID}/edit/$", customers.customer_edit, name="customer_edit"),
     re_path(rf"^{KIND}/{ID}/$", customers.customer_detail, name="customer_detail"),
     re_path(rf"^{KIND}/{ID}/timeline/$", customers.customer_timeline, name="customer_timeline"),
+    re_path(
+        rf"^{KIND}/{ID}/fields/(?P<name>[a-z_]+)/$",
+        customers.customer_field,
+        name="customer_field",
+    ),
     re_path(rf"^{KIND}/{ID}/log/$", customers.log_interaction, name="log_interaction"),
 ]
