@@ -414,7 +414,9 @@ def test_inline_edit_saves_one_field_and_reports_conflicts(workspace, rep, admin
     editor = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert 'name="occupation"' in editor and f'name="version" value="{contact.version}"' in editor
     saved = client.post(url, {"occupation": "采购经理", "version": contact.version})
-    assert "采购经理" in saved.content.decode() and 'name="occupation"' not in saved.content.decode()
+    assert (
+        "采购经理" in saved.content.decode() and 'name="occupation"' not in saved.content.decode()
+    )
     contact.refresh_from_db()
     assert contact.occupation == "采购经理"
     # someone else saves in between: the stale save is refused and shows theirs
@@ -452,3 +454,23 @@ def test_day_view_shows_my_hours(workspace, rep, contacts):
     page = browser(rep).get("/activities/day/", {"day": day.isoformat()}).content.decode()
     assert "08:00" in page and "21:00" in page and "晚上回电" in page
     assert "晚上回电" not in browser(rep).get("/activities/day/").content.decode()
+
+
+def test_service_errors_are_shown_in_the_users_language(workspace, rep, contacts):
+    rep.user.language = "zh-hans"
+    rep.user.save(update_fields=["language"])
+    client = browser(rep)
+    page = client.post("/contacts/new/", {"family_name": "", "given_name": "",
+                                          "phone": "12345"}).content.decode()  # fmt: skip
+    assert "联系人需要姓或名" in page or "不是有效号码" in page or "位数" in page
+    taken = client.post("/contacts/new/", {"family_name": "钱", "phone": "13800138000"})
+    html = taken.content.decode()
+    assert "已属于" in html and 'value="钱"' in html  # input kept, message in Chinese
+    rep.user.language = "zh-hant"
+    rep.user.save(update_fields=["language"])
+    assert (
+        "已屬於"
+        in browser(rep)
+        .post("/contacts/new/", {"family_name": "錢", "phone": "13800138000"})
+        .content.decode()
+    )

@@ -39,7 +39,10 @@ def test_sales_rep_sees_only_what_the_role_allows(rep):
     users = client.get("/settings/users/").content.decode()
     assert "li.na" in users and 'name="username"' not in users
     assert client.post("/settings/teams/", {"name": "私设"}).status_code == 403
-    assert client.post("/settings/users/", {"username": "x", "role": "administrator"}).status_code == 403
+    assert (
+        client.post("/settings/users/", {"username": "x", "role": "administrator"}).status_code
+        == 403
+    )
 
 
 def test_settings_home_opens_the_first_section(admin):
@@ -140,7 +143,9 @@ def test_role_grants_are_edited_in_a_grid(admin, rep):
                                                 "copy_from": "sales_rep"})  # fmt: skip
     role = Role.objects.for_workspace(admin.workspace).get(key="intern")
     assert response["Location"] == f"/settings/roles/{role.public_id}/"
-    assert role.grants() == Role.objects.for_workspace(admin.workspace).get(key="sales_rep").grants()
+    assert (
+        role.grants() == Role.objects.for_workspace(admin.workspace).get(key="sales_rep").grants()
+    )
     page = client.get(response["Location"]).content.decode()
     assert 'name="grant:customers.contact:view"' in page
     data = {"name": "实习生", "version": role.version}

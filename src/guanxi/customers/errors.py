@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from guanxi.platform.errors import Conflict
 
 
@@ -19,11 +21,12 @@ class ContactPointClash(Conflict):
         owner = (
             f"{existing['type']} “{existing['display_name']}” ({existing['id']})"
             if existing
-            else "another customer you cannot see"
+            else _("another customer you cannot see")
         )
-        super().__init__(
-            f"{field}: {value} already belongs to {owner}. Mark it shared to use it for both."
-        )
+        self.message = _(
+            "%(value)s already belongs to %(owner)s. Mark it shared to use it for both."
+        ) % {"value": value, "owner": owner}
+        super().__init__(f"{field}: {self.message}")
 
     def extra(self) -> dict[str, Any]:
         return {"field": self.field, "existing": self.existing}

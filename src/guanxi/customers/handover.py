@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from guanxi.customers.models import Account, Contact, Customer
 from guanxi.platform.audit import record_audit
@@ -84,7 +85,7 @@ def hand_over(
     its own transaction, so a very large handover neither locks everything nor has to be
     redone from the start if interrupted: running it again continues with what is left)."""
     if from_user == to_user:
-        raise ValidationFailed([("to", "choose someone else")])
+        raise ValidationFailed([("to", _("choose someone else"))])
     _member(workspace, from_user, "from")
     _member(workspace, to_user, "to")
     counts: dict[str, int] = {}

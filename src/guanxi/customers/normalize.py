@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
+from django.utils.translation import gettext_lazy as _
 from email_validator import EmailNotValidError, validate_email
 from pypinyin import Style, lazy_pinyin
 
@@ -37,17 +38,17 @@ class NormalizedPhone:
 
 
 _PARSE_REASONS = {
-    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
-    phonenumbers.NumberParseException.NOT_A_NUMBER: "not a phone number",
-    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
-    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
-    phonenumbers.NumberParseException.TOO_LONG: "too long",
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: _("unknown country code"),
+    phonenumbers.NumberParseException.NOT_A_NUMBER: _("not a phone number"),
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: _("too short"),
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: _("too short"),
+    phonenumbers.NumberParseException.TOO_LONG: _("too long"),
 }
 _LENGTH_REASONS = {
-    phonenumbers.ValidationResult.TOO_SHORT: "too short",
-    phonenumbers.ValidationResult.TOO_LONG: "too long",
-    phonenumbers.ValidationResult.INVALID_LENGTH: "wrong number of digits",
-    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.ValidationResult.TOO_SHORT: _("too short"),
+    phonenumbers.ValidationResult.TOO_LONG: _("too long"),
+    phonenumbers.ValidationResult.INVALID_LENGTH: _("wrong number of digits"),
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: _("unknown country code"),
 }
 
 
@@ -59,19 +60,23 @@ def normalize_phone(value: str, *, region: str) -> NormalizedPhone:
     """
     text = unicodedata.normalize("NFKC", value or "").strip()
     if not text:
-        raise InvalidContactValue(kind="phone", reason="empty")
+        raise InvalidContactValue(kind="phone", reason=_("empty"))
     if text.startswith("00") and not text.startswith("000"):
         text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, region.upper())
     except phonenumbers.NumberParseException as exc:
-        reason = _PARSE_REASONS.get(exc.error_type, "not a phone number")
+        reason = _PARSE_REASONS.get(exc.error_type, _("not a phone number"))
         raise InvalidContactValue(kind="phone", reason=f"{reason}: {value!r}") from exc
     if not phonenumbers.is_valid_number(number):
         length = phonenumbers.is_possible_number_with_reason(number)
-        reason = _LENGTH_REASONS.get(length, "not a valid number")
+        reason = _LENGTH_REASONS.get(length, _("not a valid number"))
         where = phonenumbers.region_code_for_number(number) or region.upper()
-        raise InvalidContactValue(kind="phone", reason=f"{reason} for region {where}: {value!r}")
+        raise InvalidContactValue(
+            kind="phone",
+            reason=_("%(reason)s for region %(region)s: %(value)r")
+            % {"reason": reason, "region": where, "value": value},
+        )
     number_type = phonenumbers.number_type(number)
     type_names = {
         v: k.lower() for k, v in vars(phonenumbers.PhoneNumberType).items() if k.isupper()
@@ -117,7 +122,7 @@ _LINE = re.compile(r"^[a-zA-Z0-9._-]{1,20}$")
 def normalize_messaging_id(*, kind: str, value: str, region: str) -> str:
     text = unicodedata.normalize("NFKC", value or "").strip()
     if not text:
-        raise InvalidContactValue(kind=kind, reason="empty")
+        raise InvalidContactValue(kind=kind, reason=_("empty"))
     if kind == "wechat":
         if _WECHAT.match(text):
             return text.lower()
@@ -126,11 +131,11 @@ def normalize_messaging_id(*, kind: str, value: str, region: str) -> str:
         except InvalidContactValue:
             raise InvalidContactValue(
                 kind=kind,
-                reason="a WeChat ID has 6–20 letters, digits, _ or -, starting with a letter",
+                reason=_("a WeChat ID has 6–20 letters, digits, _ or -, starting with a letter"),
             ) from None
     if kind == "qq":
         if not _QQ.match(text):
-            raise InvalidContactValue(kind=kind, reason="a QQ number has 5–11 digits")
+            raise InvalidContactValue(kind=kind, reason=_("a QQ number has 5–11 digits"))
         return text
     if kind in ("whatsapp", "fax"):
         try:
@@ -140,7 +145,7 @@ def normalize_messaging_id(*, kind: str, value: str, region: str) -> str:
     if kind == "line":
         if not _LINE.match(text):
             raise InvalidContactValue(
-                kind=kind, reason="a LINE ID has up to 20 letters, digits, '.', '_' or '-'"
+                kind=kind, reason=_("a LINE ID has up to 20 letters, digits, '.', '_' or '-'")
             )
         return text.lower()
     if kind == "web":
@@ -148,7 +153,9 @@ def normalize_messaging_id(*, kind: str, value: str, region: str) -> str:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("http", "https") or "." not in host or " " in url:
-            raise InvalidContactValue(kind=kind, reason=f"not a web address: {value!r}")
+            raise InvalidContactValue(
+                kind=kind, reason=_("not a web address: %(value)r") % {"value": value}
+            )
         netloc = host + (f":{parts.port}" if parts.port else "")
         return urlunsplit((parts.scheme, netloc, parts.path or "", parts.query, ""))
     raise InvalidContactValue(kind=kind, reason=f"unknown kind {kind!r}")

@@ -97,7 +97,9 @@ def _stage(workspace: Workspace, key: str | None, *, field: str = "lifecycle_sta
     stage = stages.filter(key=key).first()
     if stage is None:
         known = ", ".join(stages.values_list("key", flat=True))
-        raise ValidationFailed([(field, f"unknown stage {key!r}; stages: {known}")])
+        raise ValidationFailed(
+            [(field, _("unknown stage %(key)r; stages: %(known)s") % {"key": key, "known": known})]
+        )
     return stage
 
 
@@ -223,7 +225,7 @@ def _owner_and_team(
     if owner is not None and member is None:
         errors.append(("owner", f"{owner.username} is not an active member of this workspace"))
     if team is not None and team.workspace_id != workspace.pk:
-        errors.append(("team", "belongs to another workspace"))
+        errors.append(("team", _("belongs to another workspace")))
     if errors:
         raise ValidationFailed(errors)
     if team is None and member is not None and member.team_id:
@@ -269,7 +271,7 @@ def _set_name(contact: Contact, *, family_name: str, given_name: str, full_name:
     if full_name.strip() and not (family_name or given_name):
         family_name, given_name = normalize.split_full_name(full_name.strip())
     if not (family_name or given_name):
-        raise ValidationFailed([("family_name", "a contact needs a family or a given name")])
+        raise ValidationFailed([("family_name", _("a contact needs a family or a given name"))])
     contact.family_name, contact.given_name = family_name, given_name
     contact.display_name = normalize.display_name(family=family_name, given=given_name)
 
@@ -471,7 +473,7 @@ def record_consent(
     if status not in Consent.Status.values:
         errors.append((path, f"status must be one of {', '.join(Consent.Status.values)}"))
     if not source.strip():
-        errors.append((path, "say where the consent came from (source)"))
+        errors.append((path, _("say where the consent came from (source)")))
     if errors:
         raise ValidationFailed(errors)
     consent = Consent(
@@ -506,11 +508,11 @@ def _clean_address(address: AddressInput, *, path: str) -> AddressInput:
     country = address.country.strip().upper()
     errors = []
     if len(country) != 2 or not country.isalpha():
-        errors.append((f"{path}.country", "must be a two-letter ISO 3166 code such as CN"))
+        errors.append((f"{path}.country", _("must be a two-letter ISO 3166 code such as CN")))
     if address.label not in Address.Label.values:
         errors.append((f"{path}.label", f"must be one of {', '.join(Address.Label.values)}"))
     if not any((address.street, address.city, address.region, address.district)):
-        errors.append((path, "give at least a street, city, district or province/state"))
+        errors.append((path, _("give at least a street, city, district or province/state")))
     if errors:
         raise ValidationFailed(errors)
     address.country = country
@@ -563,17 +565,17 @@ ACCOUNT_FIELDS = (
 def _clean_account_fields(changes: dict[str, Any]) -> list[tuple[str, str]]:
     errors = []
     if "name" in changes and not str(changes["name"] or "").strip():
-        errors.append(("name", "must not be empty"))
+        errors.append(("name", _("must not be empty")))
     size = changes.get("size")
     if size and size not in Account.Size.values:
         errors.append(("size", f"must be one of {', '.join(Account.Size.values)}"))
     region = changes.get("region")
     if region and (len(region) != 2 or not region.isalpha()):
-        errors.append(("region", "must be a two-letter ISO 3166 code"))
+        errors.append(("region", _("must be a two-letter ISO 3166 code")))
     website = changes.get("website")
     if website:
         try:
-            changes["website"], _ = normalize.normalize_contact_value(
+            changes["website"], _extra = normalize.normalize_contact_value(
                 kind="web", value=website, region="CN"
             )
         except normalize.InvalidContactValue as exc:
@@ -599,11 +601,11 @@ def create_account(
 ) -> Account:
     unknown = set(fields) - set(ACCOUNT_FIELDS)
     if unknown:
-        raise ValidationFailed([(name_, "unknown field") for name_ in sorted(unknown)])
+        raise ValidationFailed([(name_, _("unknown field")) for name_ in sorted(unknown)])
     fields = {key: (value or "").strip() for key, value in fields.items()}
     errors = _clean_account_fields({"name": name, **fields})
     if parent is not None and parent.workspace_id != workspace.pk:
-        errors.append(("parent", "belongs to another workspace"))
+        errors.append(("parent", _("belongs to another workspace")))
     if errors:
         raise ValidationFailed(errors)
     owner, team = _owner_and_team(workspace, owner=owner, team=team, by=by)
@@ -690,12 +692,12 @@ def update_account(*, account: Account, by: User, expected_version: int, **chang
         if parent is not None and (
             parent.workspace_id != account.workspace_id or parent == account
         ):
-            raise ValidationFailed([("parent", "must be another account of this workspace")])
+            raise ValidationFailed([("parent", _("must be another account of this workspace"))])
         account.parent = parent
         fields.append("parent")
     unknown = set(changes) - set(ACCOUNT_FIELDS)
     if unknown:
-        raise ValidationFailed([(name, "cannot be changed") for name in sorted(unknown)])
+        raise ValidationFailed([(name, _("cannot be changed")) for name in sorted(unknown)])
     changes = {key: (value or "").strip() for key, value in changes.items()}
     errors = _clean_account_fields(changes)
     if errors:
@@ -739,7 +741,7 @@ def _clean_contact_fields(changes: dict[str, Any]) -> list[tuple[str, str]]:
         )
     language = changes.get("preferred_language")
     if language and language not in ("en", "zh-hans", "zh-hant"):
-        errors.append(("preferred_language", "must be one of en, zh-hans, zh-hant"))
+        errors.append(("preferred_language", _("must be one of en, zh-hans, zh-hant")))
     return errors
 
 
@@ -752,9 +754,9 @@ def _clean_birthday(value: Any) -> date | None:
         try:
             birthday = date.fromisoformat(str(value))
         except ValueError:
-            raise ValidationFailed([("birthday", "must be a date as YYYY-MM-DD")]) from None
+            raise ValidationFailed([("birthday", _("must be a date as YYYY-MM-DD"))]) from None
     if birthday > timezone.localdate() or birthday.year < 1900:
-        raise ValidationFailed([("birthday", "must be between 1900 and today")])
+        raise ValidationFailed([("birthday", _("must be between 1900 and today"))])
     return birthday
 
 
@@ -780,11 +782,11 @@ def create_contact(
 ) -> Contact:
     unknown = set(fields) - set(CONTACT_FIELDS)
     if unknown:
-        raise ValidationFailed([(name, "unknown field") for name in sorted(unknown)])
+        raise ValidationFailed([(name, _("unknown field")) for name in sorted(unknown)])
     fields = {key: (value or "").strip() for key, value in fields.items()}
     errors = _clean_contact_fields(fields)
     if account is not None and account.workspace_id != workspace.pk:
-        errors.append(("account_id", "belongs to another workspace"))
+        errors.append(("account_id", _("belongs to another workspace")))
     if errors:
         raise ValidationFailed(errors)
     owner, team = _owner_and_team(workspace, owner=owner, team=team, by=by)
@@ -834,7 +836,7 @@ def update_contact(*, contact: Contact, by: User, expected_version: int, **chang
         fields.append("birthday")
     unknown = set(changes) - set(CONTACT_FIELDS)
     if unknown:
-        raise ValidationFailed([(name, "cannot be changed") for name in sorted(unknown)])
+        raise ValidationFailed([(name, _("cannot be changed")) for name in sorted(unknown)])
     changes = {key: (value or "").strip() for key, value in changes.items()}
     errors = _clean_contact_fields(changes)
     if errors:
@@ -866,9 +868,9 @@ def link_contact(
     """Record that a person works at (or with) an organization; updates the person's search
     terms with the company name."""
     if contact.workspace_id != account.workspace_id:
-        raise ValidationFailed([("account_id", "belongs to another workspace")])
+        raise ValidationFailed([("account_id", _("belongs to another workspace"))])
     if started_on and ended_on and ended_on < started_on:
-        raise ValidationFailed([("ended_on", "must not be before started_on")])
+        raise ValidationFailed([("ended_on", _("must not be before started_on"))])
     links = AccountContact.objects.for_workspace(contact.workspace_id)
     link = links.filter(contact=contact, account=account).first()
     if is_primary:

@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from guanxi.platform.errors import ValidationFailed
 from guanxi.platform.models import CustomField, Workspace
 
@@ -86,14 +88,14 @@ def clean_custom_values(
     """Validate ``values`` over ``existing``; null removes a value. Raises ValidationFailed
     naming each field (``custom_fields.budget: must be a number``)."""
     if values is not None and not isinstance(values, dict):
-        raise ValidationFailed([(path, "must be an object of field key -> value")])
+        raise ValidationFailed([(path, _("must be an object of field key -> value"))])
     known = definitions(workspace=workspace, applies_to=applies_to)
     result = dict(existing or {})
     errors: list[tuple[str, str]] = []
     for key, value in (values or {}).items():
         field = known.get(key)
         if field is None:
-            errors.append((f"{path}.{key}", "unknown custom field"))
+            errors.append((f"{path}.{key}", _("unknown custom field")))
             continue
         if value is None or value == "" or value == []:
             result.pop(key, None)
@@ -104,7 +106,7 @@ def clean_custom_values(
             errors.append((f"{path}.{key}", str(exc)))
     for key, field in known.items():
         if field.required and key not in result and f"{path}.{key}" not in dict(errors):
-            errors.append((f"{path}.{key}", "is required"))
+            errors.append((f"{path}.{key}", _("is required")))
     if errors:
         raise ValidationFailed(errors)
     return result

@@ -492,3 +492,41 @@ class SavedView(WorkspaceModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Notification(WorkspaceModel):
+    """Something a user should know: an activity someone gave them, customers handed over
+    to them. The text is rendered in the reader's language from ``kind`` and ``data``
+    (see ``guanxi.platform.notifications``)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", db_index=False,
+    )  # fmt: skip
+    kind = models.CharField(_("kind"), max_length=64)
+    data = models.JSONField(default=dict, blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    # notifications with the same key, unread, are one that counts up (a big handover
+    # arriving in batches is one notification)
+    merge_key = models.CharField(max_length=200, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    public_id_prefix = "ntf"
+    object_type = "platform.notification"
+    owner_field = "recipient"
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(
+                fields=["workspace", "recipient", "read_at", "-created_at"],
+                name="notification_inbox",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id}"

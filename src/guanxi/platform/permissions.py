@@ -211,3 +211,13 @@ register_object_type(
         fallback={"view": OWN, "add": OWN, "change": OWN, "delete": OWN},
     )
 )
+register_object_type(
+    ObjectType(
+        key="platform.notification",
+        label=_("Notification"),
+        actions=("view", "change"),
+        # everyone reads and marks their own; nobody reads another's, administrators included
+        fallback={"view": OWN, "change": OWN},
+        defaults={"administrator": {"view": OWN, "change": OWN}},
+    )
+)

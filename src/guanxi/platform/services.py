@@ -89,9 +89,9 @@ def _workspace_field_errors(
 ) -> list[tuple[str, str]]:
     errors: list[tuple[str, str]] = []
     if len(region) != 2 or not region.isalpha() or not region.isupper():
-        errors.append(("region", "must be a two-letter ISO 3166 code such as CN or US"))
+        errors.append(("region", _("must be a two-letter ISO 3166 code such as CN or US")))
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
-        errors.append(("currency", "must be a three-letter ISO 4217 code such as CNY"))
+        errors.append(("currency", _("must be a three-letter ISO 4217 code such as CNY")))
     if time_zone not in zoneinfo.available_timezones():
         errors.append(("time_zone", f"unknown time zone {time_zone!r}"))
     if language not in LANGUAGE_CODES:
@@ -115,7 +115,7 @@ def create_workspace(
     """A new tenant with the default roles."""
     errors = check_slug("slug", slug)
     if not name.strip():
-        errors.append(("name", "must not be empty"))
+        errors.append(("name", _("must not be empty")))
     errors += _workspace_field_errors(
         region=region, currency=currency, time_zone=time_zone, language=language
     )
@@ -147,7 +147,7 @@ def update_workspace(
     allowed = {"name", "region", "currency", "time_zone", "language"}
     unknown = set(changes) - allowed
     if unknown:
-        raise ValidationFailed([(field, "cannot be changed") for field in sorted(unknown)])
+        raise ValidationFailed([(field, _("cannot be changed")) for field in sorted(unknown)])
     for field, value in changes.items():
         setattr(workspace, field, value.strip() if isinstance(value, str) else value)
     errors = _workspace_field_errors(
@@ -157,7 +157,7 @@ def update_workspace(
         language=workspace.language,
     )
     if not workspace.name:
-        errors.append(("name", "must not be empty"))
+        errors.append(("name", _("must not be empty")))
     if errors:
         raise ValidationFailed(errors)
     save_versioned(workspace, expected_version=expected_version, fields=changes.keys())
@@ -183,9 +183,9 @@ def create_user(
     errors: list[tuple[str, str]] = []
     username = username.strip()
     if not username:
-        errors.append(("username", "must not be empty"))
+        errors.append(("username", _("must not be empty")))
     elif User.objects.filter(username__iexact=username).exists():
-        errors.append(("username", f"the username {username!r} is taken"))
+        errors.append(("username", _("the username %(name)r is taken") % {"name": username}))
     user = User(
         username=username,
         email=email.strip(),
@@ -213,9 +213,11 @@ def create_user(
 def create_team(*, workspace: Workspace, name: str, by: User | None = None) -> Team:
     name = name.strip()
     if not name:
-        raise ValidationFailed([("name", "must not be empty")])
+        raise ValidationFailed([("name", _("must not be empty"))])
     if Team.objects.for_workspace(workspace).filter(name=name).exists():
-        raise ValidationFailed([("name", f"a team named {name!r} already exists")])
+        raise ValidationFailed(
+            [("name", _("a team named %(name)r already exists") % {"name": name})]
+        )
     team = Team(workspace=workspace, name=name, created_by=by, updated_by=by)
     team.save()
     return team
@@ -225,10 +227,12 @@ def create_team(*, workspace: Workspace, name: str, by: User | None = None) -> T
 def update_team(*, team: Team, by: User, expected_version: int, name: str) -> Team:
     name = name.strip()
     if not name:
-        raise ValidationFailed([("name", "must not be empty")])
+        raise ValidationFailed([("name", _("must not be empty"))])
     clash = Team.objects.for_workspace(team.workspace_id).filter(name=name).exclude(pk=team.pk)
     if clash.exists():
-        raise ValidationFailed([("name", f"a team named {name!r} already exists")])
+        raise ValidationFailed(
+            [("name", _("a team named %(name)r already exists") % {"name": name})]
+        )
     team.name = name
     return save_versioned(team, expected_version=expected_version, by=by, fields=["name"])
 
@@ -256,9 +260,9 @@ def create_role(
 ) -> Role:
     errors = check_slug("key", key)
     if not name.strip():
-        errors.append(("name", "must not be empty"))
+        errors.append(("name", _("must not be empty")))
     if not errors and Role.objects.for_workspace(workspace).filter(key=key).exists():
-        errors.append(("key", f"a role with key {key!r} already exists"))
+        errors.append(("key", _("a role with key %(key)r already exists") % {"key": key}))
     errors += validate_grants(permissions)
     if errors:
         raise ValidationFailed(errors)
@@ -291,7 +295,7 @@ def update_role(
     before = role.grants()
     if name is not None:
         if not name.strip():
-            raise ValidationFailed([("name", "must not be empty")])
+            raise ValidationFailed([("name", _("must not be empty"))])
         role.name = name.strip()
         fields.append("name")
     if permissions is not None:
@@ -337,13 +341,19 @@ def add_member(
 ) -> Membership:
     errors = []
     if role.workspace_id != workspace.pk:
-        errors.append(("role", "belongs to another workspace"))
+        errors.append(("role", _("belongs to another workspace")))
     if team is not None and team.workspace_id != workspace.pk:
-        errors.append(("team", "belongs to another workspace"))
+        errors.append(("team", _("belongs to another workspace")))
     if manager is not None and manager.workspace_id != workspace.pk:
-        errors.append(("manager", "belongs to another workspace"))
+        errors.append(("manager", _("belongs to another workspace")))
     if Membership.objects.for_workspace(workspace).filter(user=user).exists():
-        errors.append(("username", f"{user.username} is already a member of {workspace.slug}"))
+        errors.append(
+            (
+                "username",
+                _("%(name)s is already a member of %(workspace)s")
+                % {"name": user.username, "workspace": workspace.slug},
+            )
+        )
     if errors:
         raise ValidationFailed(errors)
     membership = Membership(
@@ -397,13 +407,13 @@ def change_membership(
     workspace_id = membership.workspace_id
     if role is not _UNSET and role != membership.role:
         if role is None or role.workspace_id != workspace_id:
-            errors.append(("role", "must be a role of this workspace"))
+            errors.append(("role", _("must be a role of this workspace")))
         else:
             changes["role"] = {"from": membership.role.key, "to": role.key}
             membership.role = role
     if team is not _UNSET and team != membership.team:
         if team is not None and team.workspace_id != workspace_id:
-            errors.append(("team", "must be a team of this workspace"))
+            errors.append(("team", _("must be a team of this workspace")))
         else:
             changes["team"] = {
                 "from": membership.team.name if membership.team else None,
@@ -412,9 +422,9 @@ def change_membership(
             membership.team = team
     if manager is not _UNSET and manager != membership.manager:
         if manager is not None and manager.workspace_id != workspace_id:
-            errors.append(("manager", "must be a member of this workspace"))
+            errors.append(("manager", _("must be a member of this workspace")))
         elif manager is not None and manager.path.startswith(membership.path):
-            errors.append(("manager", "would create a loop: that person reports to this one"))
+            errors.append(("manager", _("would create a loop: that person reports to this one")))
         else:
             changes["manager"] = {
                 "from": membership.manager.user.username if membership.manager else None,
@@ -470,7 +480,7 @@ def create_api_token(
     """A new token; the secret is returned once and only its hash is kept."""
     name = name.strip() or "API token"
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationFailed([("expires_at", "must be in the future")])
+        raise ValidationFailed([("expires_at", _("must be in the future"))])
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         workspace_id=membership.workspace_id,
@@ -617,7 +627,7 @@ def get_or_create_tags(*, workspace: Workspace, names: list[str], by: User | Non
     """Tags by name, creating the missing ones (names are trimmed; empty names refused)."""
     cleaned = list(dict.fromkeys(name.strip() for name in names))
     if any(not name or len(name) > 100 for name in cleaned):
-        raise ValidationFailed([("tags", "tag names must have 1 to 100 characters")])
+        raise ValidationFailed([("tags", _("tag names must have 1 to 100 characters"))])
     existing = {t.name: t for t in Tag.objects.for_workspace(workspace).filter(name__in=cleaned)}
     for name in cleaned:
         if name not in existing:
@@ -638,9 +648,9 @@ def _custom_field_errors(*, field_type: str, choices: Any, label: str) -> list[t
         or any(not isinstance(c, str) or not c.strip() for c in choices)
         or len(set(choices)) != len(choices)
     ):
-        errors.append(("choices", "must be a non-empty list of distinct, non-empty strings"))
+        errors.append(("choices", _("must be a non-empty list of distinct, non-empty strings")))
     if not label.strip():
-        errors.append(("label", "must not be empty"))
+        errors.append(("label", _("must not be empty")))
     return errors
 
 
@@ -664,7 +674,9 @@ def create_custom_field(
     if applies_to not in object_types():
         errors.append(("applies_to", f"unknown object type {applies_to!r}"))
     elif CustomField.objects.for_workspace(workspace).filter(applies_to=applies_to, key=key):
-        errors.append(("key", f"{applies_to} already has a field {key!r}"))
+        errors.append(
+            ("key", _("%(type)s already has a field %(key)r") % {"type": applies_to, "key": key})
+        )
     if errors:
         raise ValidationFailed(errors)
     field = CustomField(

@@ -8,11 +8,13 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from guanxi.customers.models import Account, Contact
 from guanxi.platform.errors import ValidationFailed
 from guanxi.platform.ids import new_public_id
 from guanxi.platform.models import Membership, User, Workspace
+from guanxi.platform.notifications import notify
 from guanxi.platform.versioning import save_versioned
 from guanxi.timeline.models import Activity, Channel, Interaction
 
@@ -30,11 +32,11 @@ def _check_customers(
 ) -> list[tuple[str, str]]:
     errors = []
     if contact is None and account is None:
-        errors.append(("contact_id", "give the contact or the account it concerns"))
+        errors.append(("contact_id", _("give the contact or the account it concerns")))
     if contact is not None and contact.workspace_id != workspace.pk:
-        errors.append(("contact_id", "belongs to another workspace"))
+        errors.append(("contact_id", _("belongs to another workspace")))
     if account is not None and account.workspace_id != workspace.pk:
-        errors.append(("account_id", "belongs to another workspace"))
+        errors.append(("account_id", _("belongs to another workspace")))
     return errors
 
 
@@ -62,7 +64,7 @@ def record_interaction(
     if direction not in Interaction.Direction.values:
         errors.append(("direction", f"must be one of {', '.join(Interaction.Direction.values)}"))
     if occurred_at is not None and occurred_at > timezone.now() + timedelta(days=1):
-        errors.append(("occurred_at", "must not be in the future"))
+        errors.append(("occurred_at", _("must not be in the future")))
     if errors:
         raise ValidationFailed(errors)
     external_id = external_id.strip()
@@ -147,9 +149,9 @@ def create_activity(
     if kind not in Activity.Kind.values:
         errors.append(("kind", f"must be one of {', '.join(Activity.Kind.values)}"))
     if not subject.strip():
-        errors.append(("subject", "must not be empty"))
+        errors.append(("subject", _("must not be empty")))
     if due_at and ends_at and ends_at < due_at:
-        errors.append(("ends_at", "must not be before due_at"))
+        errors.append(("ends_at", _("must not be before due_at")))
     if errors:
         raise ValidationFailed(errors)
     if account is None and contact is not None:
@@ -169,7 +171,17 @@ def create_activity(
         updated_by=by,
     )
     activity.save()
+    _tell_assignee(activity, by=by)
     return activity
+
+
+def _tell_assignee(activity: Activity, *, by: User) -> None:
+    notify(
+        workspace=activity.workspace_id, recipient=activity.assigned_to, by=by,
+        kind="activity.assigned", url=f"activity:{activity.public_id}",
+        data={"subject": activity.subject,
+              "due": activity.due_at.isoformat() if activity.due_at else None},
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -179,16 +191,20 @@ def update_activity(
     allowed = {"subject", "description", "due_at", "ends_at", "remind_at", "assigned_to"}
     unknown = set(changes) - allowed
     if unknown:
-        raise ValidationFailed([(name, "cannot be changed") for name in sorted(unknown)])
+        raise ValidationFailed([(name, _("cannot be changed")) for name in sorted(unknown)])
     if activity.status != Activity.Status.OPEN:
-        raise ValidationFailed([("status", "only open activities can be changed")])
+        raise ValidationFailed([("status", _("only open activities can be changed"))])
     if "assigned_to" in changes:
         changes["assigned_to"] = _assignee(activity.workspace, changes["assigned_to"])
     if "subject" in changes and not (changes["subject"] or "").strip():
-        raise ValidationFailed([("subject", "must not be empty")])
+        raise ValidationFailed([("subject", _("must not be empty"))])
+    reassigned = "assigned_to" in changes and changes["assigned_to"] != activity.assigned_to
     for name, value in changes.items():
         setattr(activity, name, value)
-    return save_versioned(activity, expected_version=expected_version, by=by, fields=changes)
+    save_versioned(activity, expected_version=expected_version, by=by, fields=changes)
+    if reassigned:
+        _tell_assignee(activity, by=by)
+    return activity
 
 
 @transaction.atomic
@@ -209,7 +225,7 @@ def complete_activity(
     activity.completed_at = completed_at or timezone.now()
     fields = ["status", "outcome", "completed_at"]
     if not cancelled:
-        activity.interaction, _ = record_interaction(
+        activity.interaction, _created = record_interaction(
             workspace=activity.workspace,
             by=by,
             channel=ACTIVITY_CHANNEL[activity.kind],

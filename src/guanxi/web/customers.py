@@ -254,7 +254,7 @@ def customer_new(request: HttpRequest, kind: str) -> HttpResponse:
         except ValidationFailed as exc:
             form.add_service_errors(exc.errors)
         except ContactPointClash as exc:
-            form.add_service_errors([(exc.field, str(exc))])
+            form.add_service_errors([(exc.field, exc.message)])
         else:
             return redirect("web:customer_detail", kind, record.public_id)
     return render(

@@ -2,7 +2,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.web import activities, calendar, customer_lists, customers, setup, views
+from guanxi.web import (
+    activities,
+    calendar,
+    customer_lists,
+    customers,
+    notifications,
+    setup,
+    views,
+)
 
 app_name = "web"
 KIND = r"(?P<kind>contacts|accounts)"
@@ -114,6 +122,14 @@ urlpatterns = [
     settings_path("tokens/", setup.tokens, "tokens"),
     settings_path(f"tokens/{ID}/revoke/", setup.token_revoke, "token_revoke"),
     settings_path("audit/", setup.audit, "audit"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/badge/", notifications.badge, name="notifications_badge"),
+    path("notifications/read/", notifications.mark_all_read, name="notifications_read"),
+    re_path(
+        r"^notifications/(?P<public_id>ntf_[0-9a-z]{26})/$",
+        notifications.open_notification,
+        name="notification_open",
+    ),
     path("search/", customers.search_page, name="search"),
     path("duplicates/", customers.possible_duplicates, name="possible_duplicates"),
     path("activities/", activities.activity_list, name="activity_list"),
