@@ -123,3 +123,10 @@ def test_day_view_in_chinese_fits_a_phone(new_page, office):
     assert horizontal_overflow(page) <= 0
     assert axe_violations(page) == []
     assert "我的一天" in page.locator("h1").inner_text()
+
+
+def test_role_grid_fits_a_desktop_window(new_page, office):
+    page = new_page()
+    sign_in(page, "boss")
+    page.goto(f"/settings/roles/{office['rep'].role.public_id}/")
+    assert horizontal_overflow(page) <= 0
