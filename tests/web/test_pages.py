@@ -474,3 +474,22 @@ def test_service_errors_are_shown_in_the_users_language(workspace, rep, contacts
         .post("/contacts/new/", {"family_name": "錢", "phone": "13800138000"})
         .content.decode()
     )
+
+
+def test_panels_of_other_apps_load_on_the_record_page(workspace, rep, contacts, monkeypatch):
+    from guanxi.customers import panels
+
+    def render(*, customer, user):
+        return [{"label": "积分", "value": f"{len(customer.display_name)} 分", "url": ""}]
+
+    monkeypatch.setitem(panels._panels, "points", panels.Panel(
+        "points", "会员积分", 50, render, template="web/customers/_panel_list.html"))  # fmt: skip
+    client = browser(rep)
+    contact = contacts[0]
+    page = client.get(f"/contacts/{contact.public_id}/").content.decode()
+    url = f"/contacts/{contact.public_id}/panels/points/"
+    assert "会员积分" in page and f'hx-get="{url}"' in page
+    assert "3 分" in client.get(url).content.decode()
+    assert client.get(f"/contacts/{contact.public_id}/panels/timeline/").status_code == 404
+    other = make_member(workspace=workspace, role_key="sales_rep", username="other.rep")
+    assert browser(other).get(url).status_code == 404

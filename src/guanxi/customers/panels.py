@@ -20,6 +20,10 @@ class Panel:
     label: Any
     position: int
     render: Callable[..., Any]
+    # the template that shows the panel on the record page (given ``data``, ``customer``,
+    # ``kind``); empty for panels the page already shows in its own way. The generic
+    # "web/customers/_panel_list.html" lists ``[{"label", "value", "url"}]``.
+    template: str = ""
 
 
 _panels: dict[str, Panel] = {}
@@ -36,3 +40,7 @@ def panels() -> list[Panel]:
 
 def render_panels(*, customer: Customer, user: Any) -> dict[str, Any]:
     return {panel.key: panel.render(customer=customer, user=user) for panel in panels()}
+
+
+def get_panel(key: str) -> Panel | None:
+    return _panels.get(key)

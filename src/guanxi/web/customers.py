@@ -22,6 +22,7 @@ from guanxi.customers import normalize, selectors
 from guanxi.customers import services as customer_services
 from guanxi.customers.errors import ContactPointClash
 from guanxi.customers.models import Account, Contact, ContactPoint
+from guanxi.customers.panels import get_panel, panels
 from guanxi.customers.search import search
 from guanxi.customers.services import ContactPointInput
 from guanxi.platform.apiframework import keyset_page
@@ -119,6 +120,7 @@ def customer_detail(request: HttpRequest, kind: str, public_id: str) -> HttpResp
         "kind": kind,
         "customer": customer,
         "facts": _facts(customer, model),
+        "panels": [panel for panel in panels() if panel.template],
         "custom": custom,
         "history": _field_history(customer),
         "channel": "",
@@ -455,3 +457,17 @@ def _one_field_form(
         if other not in (name, "version"):
             del form.fields[other]
     return form
+
+
+@login_required
+def customer_panel(request: HttpRequest, kind: str, public_id: str, key: str) -> HttpResponse:
+    """A panel another app registered for the record page, loaded after the page (so the
+    page's own queries stay fixed however many apps add panels)."""
+    panel = get_panel(key)
+    if panel is None or not panel.template:
+        raise Http404
+    customer = _record(request, KINDS[kind], public_id)
+    data = panel.render(customer=customer, user=_membership(request))
+    return render(
+        request, panel.template, {"panel": panel, "data": data, "customer": customer, "kind": kind}
+    )

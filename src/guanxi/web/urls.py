@@ -162,5 +162,10 @@ urlpatterns = [
         customers.customer_field,
         name="customer_field",
     ),
+    re_path(
+        rf"^{KIND}/{ID}/panels/(?P<key>[a-z0-9_]+)/$",
+        customers.customer_panel,
+        name="customer_panel",
+    ),
     re_path(rf"^{KIND}/{ID}/log/$", customers.log_interaction, name="log_interaction"),
 ]
