@@ -130,3 +130,17 @@ def test_role_grid_fits_a_desktop_window(new_page, office):
     sign_in(page, "boss")
     page.goto(f"/settings/roles/{office['rep'].role.public_id}/")
     assert horizontal_overflow(page) <= 0
+
+
+def test_quick_log_finds_the_customer_as_you_type(new_page, office):
+    page = new_page(width=360, height=740)
+    sign_in(page, "li.na")
+    page.goto("/log/")
+    page.fill("#gx-quick-q", "zw")
+    page.locator("#gx-quick-choices input[type=radio]").first.check()
+    page.fill("#gx-quick-subject", "路上接到电话")
+    assert horizontal_overflow(page) <= 0
+    assert axe_violations(page) == []
+    page.click("form.gx-form button[type=submit]")
+    page.wait_for_url(f"**/contacts/{office['contact'].public_id}/")
+    page.locator("#gx-timeline-list li", has_text="路上接到电话").wait_for()

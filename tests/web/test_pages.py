@@ -493,3 +493,52 @@ def test_panels_of_other_apps_load_on_the_record_page(workspace, rep, contacts, 
     assert client.get(f"/contacts/{contact.public_id}/panels/timeline/").status_code == 404
     other = make_member(workspace=workspace, role_key="sales_rep", username="other.rep")
     assert browser(other).get(url).status_code == 404
+
+
+def test_expired_session_leads_to_sign_in_and_back(rep, contacts):
+    path = f"/contacts/{contacts[0].public_id}/"
+    anonymous = Client(HTTP_HOST="127.0.0.1", enforce_csrf_checks=True)
+    page = anonymous.get(path)
+    assert page.status_code == 302 and page["Location"] == f"/login/?next={path}"
+    # a fragment htmx asks for: the whole page goes to sign-in, then back to that page
+    fragment = anonymous.get(path + "timeline/", HTTP_HX_REQUEST="true",
+                             HTTP_HX_CURRENT_URL=f"http://127.0.0.1{path}")  # fmt: skip
+    assert fragment.status_code == 204
+    assert fragment["HX-Redirect"] == f"/login/?next={path}"
+    # a form posted after the session expired (its CSRF token no longer matches)
+    posted = anonymous.post(path + "log/", {"subject": "x"}, HTTP_REFERER=f"http://127.0.0.1{path}")
+    assert posted.status_code == 302 and posted["Location"] == f"/login/?next={path}"
+    followed = anonymous.get(posted["Location"]).content.decode()
+    assert "Your session has expired" in followed
+
+
+def test_csrf_failure_while_signed_in_explains_and_saves_nothing(rep, contacts):
+    client = Client(HTTP_HOST="127.0.0.1", enforce_csrf_checks=True)
+    client.force_login(rep.user)
+    path = f"/contacts/{contacts[0].public_id}/"
+    response = client.post(
+        path + "log/", {"subject": "不该保存"}, HTTP_REFERER=f"http://127.0.0.1{path}"
+    )
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "This form has expired" in html and f'href="{path}"' in html
+    assert "Traceback" not in html
+
+
+def test_quick_log_from_anywhere(workspace, rep, contacts):
+    client = browser(rep)
+    contact = contacts[2]
+    record = client.get(f"/contacts/{contact.public_id}/").content.decode()
+    assert f'href="/log/?customer=contacts:{contact.public_id}"' in record
+    choices = client.get("/log/customers/", {"q": "张伟2"}).content.decode()
+    assert f'value="contacts:{contact.public_id}"' in choices
+    missing = client.post("/log/", {"subject": "", "channel": "phone"})
+    assert missing.status_code == 422 and "Choose the customer" in missing.content.decode()
+    done = client.post("/log/", {"customer": f"contacts:{contact.public_id}", "channel": "phone",
+                                 "direction": "inbound", "subject": "客户来电询价"})  # fmt: skip
+    assert done["Location"] == f"/contacts/{contact.public_id}/"
+    assert "客户来电询价" in client.get(done["Location"]).content.decode()
+    other = make_member(workspace=workspace, role_key="sales_rep", username="other.rep")
+    refused = browser(other).post("/log/", {"customer": f"contacts:{contact.public_id}",
+                                            "subject": "偷看"})  # fmt: skip
+    assert refused.status_code == 422  # another team's contact: as if it did not exist

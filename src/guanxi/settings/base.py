@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "guanxi.web.middleware.HtmxLoginRedirectMiddleware",
     "guanxi.platform.middleware.WorkspaceMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "guanxi.platform.idempotency.IdempotencyMiddleware",
@@ -60,6 +61,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "guanxi.urls"
+CSRF_FAILURE_VIEW = "guanxi.web.views.csrf_failure"
 WSGI_APPLICATION = "guanxi.wsgi.application"
 ASGI_APPLICATION = "guanxi.asgi.application"
 

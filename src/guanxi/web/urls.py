@@ -8,6 +8,7 @@ from guanxi.web import (
     customer_lists,
     customers,
     notifications,
+    quicklog,
     setup,
     views,
 )
@@ -130,6 +131,8 @@ urlpatterns = [
         notifications.open_notification,
         name="notification_open",
     ),
+    path("log/", quicklog.quick_log, name="quick_log"),
+    path("log/customers/", quicklog.customer_choices, name="quick_log_customers"),
     path("search/", customers.search_page, name="search"),
     path("duplicates/", customers.possible_duplicates, name="possible_duplicates"),
     path("activities/", activities.activity_list, name="activity_list"),

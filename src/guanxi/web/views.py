@@ -1,10 +1,16 @@
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import check_for_language
+from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 
@@ -83,3 +89,30 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent with a stale token — mostly a session that expired while the page was
+    open: sign in again and come back to the page; signed in, say so and link back."""
+    referer = request.headers.get("Referer", "")
+    back = "/"
+    if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+        parts = urlsplit(referer)
+        back = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not request.user.is_authenticated:
+        messages.warning(request, _("Your session has expired. Sign in again to continue."))
+        target = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back}, safe='/')}"
+        if request.headers.get("HX-Request") == "true":
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target
+            return response
+        return redirect(target)
+    return render(
+        request,
+        "web/message.html",
+        {"heading": _("This form has expired"),
+         "message": _("The page was open too long or in another window. Nothing was saved: "
+                      "go back, reload the page and send it again."),
+         "back": back},
+        status=403,
+    )  # fmt: skip
