@@ -7,7 +7,6 @@ which keeps the last page of a million rows as fast as the first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -15,16 +14,29 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from guanxi.customers import selectors
+from guanxi.customers import exports, selectors
 from guanxi.customers import services as customer_services
+from guanxi.customers.columns import (
+    CUSTOM_PREFIX,
+    DEFAULT_COLUMNS,
+    NEEDS,
+    Column,
+    available_columns,
+)
 from guanxi.customers.handover import reassign_customers
 from guanxi.customers.models import Account, Contact, LifecycleStage
 from guanxi.platform import services as platform
@@ -34,105 +46,18 @@ from guanxi.platform.models import CustomField, Membership, SavedView, Team
 from guanxi.platform.services import get_or_create_tags
 from guanxi.platform.visibility import can
 from guanxi.web.common import is_htmx, may, membership_of, query_date, visible_or_404
-from guanxi.web.templatetags.guanxi import person
 
 PAGE_SIZE = 50
 COUNT_LIMIT = 10_000
 BULK_LIMIT = 200
 KINDS = {"contacts": Contact, "accounts": Account}
 SORT_LABELS = {"name": gettext_lazy("Name"), "-updated_at": gettext_lazy("Recently updated")}
-CUSTOM_PREFIX = "cf."
 # query-string keys of the filters (besides cf.<key>), and the date ones among them
 FILTER_KEYS = (
     "owner", "team", "stage", "tier", "tag", "created_since", "created_until", "updated_since",
     "updated_until",
 )  # fmt: skip
 DATE_KEYS = ("created_since", "created_until", "updated_since", "updated_until")
-
-
-def _first(row: Any, kind: str) -> str:
-    values = [p.value for p in selectors.related(row, "contact_points") if p.kind == kind]
-    return values[0] if values else ""
-
-
-def _day(value: datetime) -> str:
-    return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT")
-
-
-def _company(row: Any) -> str:
-    names = [link.account.name for link in selectors.related(row, "memberships")]
-    return names[0] if names else ""
-
-
-def _city(row: Any) -> str:
-    cities = [a.city for a in selectors.related(row, "addresses") if a.city]
-    return cities[0] if cities else ""
-
-
-Column = tuple[Any, Callable[[Any], Any]]  # label, value of a row
-# what each column needs fetched besides the row (see selectors.with_details)
-NEEDS = {"phone": "contact_points", "email": "contact_points", "city": "addresses",
-         "tags": "tags", "company": "memberships"}  # fmt: skip
-COMMON_COLUMNS: dict[str, Column] = {
-    "phone": (gettext_lazy("Phone"), lambda row: _first(row, "phone")),
-    "email": (gettext_lazy("E-mail"), lambda row: _first(row, "email")),
-    "city": (gettext_lazy("City"), _city),
-    "owner": (gettext_lazy("Owner"), lambda row: person(row.owner)),
-    "team": (gettext_lazy("Team"), lambda row: row.team.name if row.team_id else ""),
-    "stage": (
-        gettext_lazy("Lifecycle stage"),
-        lambda row: row.lifecycle_stage.name if row.lifecycle_stage_id else "",
-    ),
-    "tier": (gettext_lazy("Value tier"), lambda row: row.value_tier),
-    "tags": (
-        gettext_lazy("Tags"),
-        lambda row: ", ".join(t.name for t in selectors.related(row, "tags")),
-    ),
-    "created": (gettext_lazy("Created"), lambda row: _day(row.created_at)),
-    "updated": (gettext_lazy("Updated"), lambda row: _day(row.updated_at)),
-}
-COLUMNS: dict[str, dict[str, Column]] = {
-    "contacts": {
-        "company": (gettext_lazy("Company"), _company),
-        "occupation": (gettext_lazy("Occupation"), lambda row: row.occupation),
-        **COMMON_COLUMNS,
-    },
-    "accounts": {
-        "industry": (gettext_lazy("Industry"), lambda row: row.industry),
-        "size": (gettext_lazy("Size"), lambda row: row.get_size_display() if row.size else ""),
-        **COMMON_COLUMNS,
-    },
-}
-DEFAULT_COLUMNS = {
-    "contacts": ["company", "phone", "owner", "stage"],
-    "accounts": ["industry", "phone", "owner", "stage"],
-}
-
-
-def custom_cell(value: Any) -> str:
-    """A custom field's stored value as text (money with its currency, lists joined)."""
-    if value in (None, "", []):
-        return ""
-    if isinstance(value, dict) and "amount" in value:
-        amount = formats.number_format(value["amount"], use_l10n=True, force_grouping=True)
-        return f"{amount} {value.get('currency', '')}".strip()
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(value, int | float):
-        return formats.number_format(value, use_l10n=True, force_grouping=True)
-    return str(value)
-
-
-def _available_columns(kind: str, definitions: list[CustomField]) -> dict[str, Column]:
-    columns = dict(COLUMNS[kind])
-    for definition in definitions:
-        columns[CUSTOM_PREFIX + definition.key] = (
-            definition.label,
-            lambda row, key=definition.key: custom_cell(row.custom_fields.get(key)),
-        )
-    return columns
 
 
 def _chosen_columns(
@@ -157,9 +82,10 @@ def _bounds(day: date | None, *, end: bool) -> datetime | None:
 
 
 def _filtered(
-    request: HttpRequest, model: type, membership: Membership, definitions: list[CustomField]
-) -> tuple[QuerySet, dict]:
-    """The list's rows the user may see, with the filters of the query string applied."""
+    request: HttpRequest, model: type, membership: Membership, definitions: list[CustomField],
+    action: str = "view",
+) -> tuple[QuerySet, dict]:  # fmt: skip
+    """The list's rows the user may see (or export), with the query string's filters."""
     get = request.GET
     filters: dict[str, Any] = {key: get.get(key, "").strip() for key in FILTER_KEYS}
     days = {key: query_date(filters[key]) for key in DATE_KEYS}
@@ -172,7 +98,7 @@ def _filtered(
         if get.get(CUSTOM_PREFIX + d.key, "").strip()
     }
     queryset = selectors.filter_customers(
-        model.objects.visible_to(membership, "view"),
+        model.objects.visible_to(membership, action),
         owner=request.user.get_username() if owner == "me" else owner or None,
         lifecycle_stage=filters["stage"] or None,
         value_tier=filters["tier"] or None,
@@ -254,7 +180,7 @@ def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
     if sort not in SORT_LABELS:
         sort = "name"
     definitions = _definitions(membership, model)
-    available = _available_columns(kind, definitions)
+    available = available_columns(kind, definitions)
     columns = _chosen_columns(request, membership, kind, available)
     remembered = (membership.preferences or {}).get("columns", {}).get(kind)
     if ("col" in request.GET or "cols" in request.GET) and columns != remembered:
@@ -288,6 +214,7 @@ def customer_list(request: HttpRequest, kind: str) -> HttpResponse:
         "views": views,
         "current_view": next((v for v in views if v.public_id == request.GET.get("view")), None),
         "can_add": may(membership, "add", model),
+        "can_export": may(membership, "export", model),
         "title": model._meta.verbose_name_plural,
     }
     return render(request, "web/customers/list.html", context)
@@ -300,7 +227,7 @@ def customer_filters(request: HttpRequest, kind: str) -> HttpResponse:
     model = KINDS[kind]
     membership = membership_of(request)
     definitions = _definitions(membership, model)
-    available = _available_columns(kind, definitions)
+    available = available_columns(kind, definitions)
     columns = _chosen_columns(request, membership, kind, available)
     _queryset, filters = _filtered(request, model, membership, definitions)
     sort = request.GET.get("sort", "name")
@@ -327,6 +254,56 @@ def customer_filters(request: HttpRequest, kind: str) -> HttpResponse:
         "can_save_view": may(membership, "add", SavedView),
     }
     return render(request, "web/customers/_filters.html", context)
+
+
+# --- export -----------------------------------------------------------------------------------
+@login_required
+def customer_export(request: HttpRequest, kind: str) -> HttpResponse:
+    """The list as it is filtered, with its columns, as CSV, XLSX or vCard; streamed."""
+    model = KINDS[kind]
+    membership = membership_of(request)
+    if not may(membership, "export", model):
+        raise PermissionDenied
+    definitions = _definitions(membership, model)
+    queryset, _filters = _filtered(request, model, membership, definitions, action="export")
+    return _export(request, kind, membership, queryset, definitions, request.GET.get("format"))
+
+
+def _export(
+    request: HttpRequest, kind: str, membership: Membership, queryset: QuerySet,
+    definitions: list[CustomField], fmt: str | None,
+) -> HttpResponse:  # fmt: skip
+    model = KINDS[kind]
+    fmt = fmt or "csv"
+    try:
+        exports.check_format(fmt, model)
+    except ValidationFailed as exc:
+        messages.error(request, "; ".join(message for _path, message in exc.errors))
+        return redirect("web:customer_list", kind)
+    available = available_columns(kind, definitions)
+    columns = _chosen_columns(request, membership, kind, available)
+    content_type, extension = exports.FORMATS[fmt]
+    filename = f"{kind}-{timezone.localdate().isoformat()}.{extension}"
+    query = request.GET.urlencode() if request.method == "GET" else ""
+    rows = None
+    if fmt == "vcf":
+        response = StreamingHttpResponse(exports.vcard_chunks(queryset), content_type=content_type)
+    elif fmt == "csv":
+        header, table = exports.table(queryset, available, columns)
+        response = StreamingHttpResponse(
+            exports.csv_chunks(header, table), content_type=content_type
+        )
+    else:
+        header, table = exports.table(queryset, available, columns)
+        try:
+            handle, rows = exports.xlsx_file(header, table)
+        except ValidationFailed as exc:
+            messages.error(request, "; ".join(message for _path, message in exc.errors))
+            return redirect("web:customer_list", kind)
+        response = FileResponse(handle, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    exports.audit_export(membership=membership, model=model, fmt=fmt, query=query, rows=rows)
+    return response
 
 
 # --- saved views ------------------------------------------------------------------------------
@@ -404,6 +381,12 @@ def bulk_action(request: HttpRequest, kind: str) -> HttpResponse:
             tags = get_or_create_tags(workspace=membership.workspace, names=[name], by=request.user)
             for record in allowed:
                 record.tags.add(*tags)
+        elif action == "export":
+            exportable = exports.exportable(model, membership).filter(
+                pk__in=[r.pk for r in records]
+            )
+            return _export(request, kind, membership, exportable,
+                           _definitions(membership, model), request.POST.get("format"))  # fmt: skip
         elif action == "owner":
             target = (
                 Membership.objects.for_workspace(membership.workspace_id)

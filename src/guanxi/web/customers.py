@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from guanxi.customers import normalize, selectors
 from guanxi.customers import services as customer_services
+from guanxi.customers.columns import custom_cell
 from guanxi.customers.errors import ContactPointClash
 from guanxi.customers.models import Account, Contact, ContactPoint
 from guanxi.customers.panels import get_panel, panels
@@ -40,7 +41,6 @@ from guanxi.web.common import is_htmx as _is_htmx
 from guanxi.web.common import may as _may
 from guanxi.web.common import membership_of as _membership
 from guanxi.web.common import visible_or_404
-from guanxi.web.customer_lists import custom_cell
 from guanxi.web.forms import AccountForm, ContactForm, NewAccountForm, NewContactForm
 
 TIMELINE_PAGE = 20

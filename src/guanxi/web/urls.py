@@ -151,6 +151,7 @@ urlpatterns = [
     ),
     re_path(rf"^{KIND}/{ID}/activities/$", activities.activity_new, name="activity_new"),
     re_path(rf"^{KIND}/$", customer_lists.customer_list, name="customer_list"),
+    re_path(rf"^{KIND}/export/$", customer_lists.customer_export, name="customer_export"),
     re_path(rf"^{KIND}/filters/$", customer_lists.customer_filters, name="customer_filters"),
     re_path(rf"^{KIND}/views/$", customer_lists.save_view, name="save_view"),
     re_path(rf"^{KIND}/views/{ID}/delete/$", customer_lists.delete_view, name="delete_view"),
