@@ -112,3 +112,19 @@ def test_no_export_permission_no_export(workspace, book):
 ])  # fmt: skip
 def test_neutralize(value, expected):
     assert neutralize(value) == expected
+
+
+def test_api_export(api, rep, admin, book):
+    client = api(rep)
+    response = client.get("/contacts/export", format="csv", columns="phone,cf.nothing")
+    assert response.status_code == 422 and "cf.nothing" in response.json()["errors"][0]["message"]
+    rows = _csv(client.get("/contacts/export", format="csv", columns="phone,tags", tag="vip"))
+    assert rows[0] == ["id", "name", "Phone", "Tags"] and len(rows) == 6
+    accounts = _csv(api(admin).get("/accounts/export", format="csv"))
+    assert [row[1] for row in accounts[1:]] == ["远景贸易"]
+    assert api(admin).get("/accounts/export", format="vcf").status_code == 422
+
+
+def test_api_export_needs_the_export_permission(api, workspace, book):
+    agent = make_member(workspace=workspace, role_key="service_agent", username="agent")
+    assert api(agent).get("/contacts/export", format="csv").status_code == 403

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from guanxi.customers import search, selectors, services
+from guanxi.customers import columns, exports, search, selectors, services
 from guanxi.customers.models import (
     Account,
     AccountContact,
@@ -362,6 +362,7 @@ class ListFilters(Schema):
     owner: str | None = Field(None, description="Owner's username")
     team: str | None = Field(None, description="Team id")
     lifecycle_stage: str | None = None
+    value_tier: str | None = None
     tag: str | None = None
     external_id: str | None = None
     created_after: datetime | None = None
@@ -388,6 +389,56 @@ def _list(request: HttpRequest, queryset: Any, filters: ListFilters, render: Any
         limit=filters.limit,
     )
     return {"items": [render(row) for row in rows], "next_cursor": next_cursor}
+
+
+class ExportFilters(ListFilters):
+    format: str = Field("csv", description="csv, xlsx, or vcf (contacts)")
+    columns: str | None = Field(
+        None,
+        description="Comma-separated column keys, e.g. company,phone,email,owner,stage,tags,"
+        "cf.<custom field key>; the list's defaults when omitted.",
+    )
+
+
+def _export(request: HttpRequest, model: type, kind: str, filters: ExportFilters) -> HttpResponse:
+    """The rows the member may export, filtered like the list, streamed as a file."""
+    membership: Membership = request.auth
+    if membership.scope_for(model.object_type, "export") == "none":
+        raise Forbidden(action="export", object_type=model.object_type)
+    exports.check_format(filters.format, model)
+    definitions = list(
+        CustomField.objects.for_workspace(membership.workspace_id)
+        .filter(applies_to=model.object_type)
+        .order_by("position", "id")
+    )
+    available = columns.available_columns(kind, definitions)
+    keys = [key for key in (filters.columns or "").split(",") if key]
+    unknown = [key for key in keys if key not in available]
+    if unknown:
+        raise ValidationFailed([("columns", f"unknown: {', '.join(unknown)}; known: "
+                                            f"{', '.join(available)}")])  # fmt: skip
+    queryset = selectors.filter_customers(
+        exports.exportable(model, membership),
+        custom=_custom_filters(request),
+        **filters.dict(exclude={"sort", "cursor", "limit", "format", "columns"}),
+    )
+    return exports.response(
+        membership=membership, model=model, kind=kind, queryset=queryset, fmt=filters.format,
+        available=available, keys=keys or columns.DEFAULT_COLUMNS[kind],
+        query=request.GET.urlencode(),
+    )  # fmt: skip
+
+
+@router.get("/accounts/export", response={200: None, **ERRORS}, summary="Export accounts")
+def export_accounts(request: HttpRequest, filters: ExportFilters = Query(...)) -> HttpResponse:  # noqa: B008
+    """CSV (UTF-8 with BOM) or XLSX of the accounts you may export, filtered like the list."""
+    return _export(request, Account, "accounts", filters)
+
+
+@router.get("/contacts/export", response={200: None, **ERRORS}, summary="Export contacts")
+def export_contacts(request: HttpRequest, filters: ExportFilters = Query(...)) -> HttpResponse:  # noqa: B008
+    """CSV, XLSX or vCard of the contacts you may export, filtered like the list; streamed."""
+    return _export(request, Contact, "contacts", filters)
 
 
 # --- accounts ---------------------------------------------------------------------------------

@@ -15,11 +15,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import (
-    FileResponse,
     HttpRequest,
     HttpResponse,
     QueryDict,
-    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -275,35 +273,16 @@ def _export(
 ) -> HttpResponse:  # fmt: skip
     model = KINDS[kind]
     fmt = fmt or "csv"
+    available = available_columns(kind, definitions)
     try:
-        exports.check_format(fmt, model)
+        return exports.response(
+            membership=membership, model=model, kind=kind, queryset=queryset, fmt=fmt,
+            available=available, keys=_chosen_columns(request, membership, kind, available),
+            query=request.GET.urlencode() if request.method == "GET" else "",
+        )  # fmt: skip
     except ValidationFailed as exc:
         messages.error(request, "; ".join(message for _path, message in exc.errors))
         return redirect("web:customer_list", kind)
-    available = available_columns(kind, definitions)
-    columns = _chosen_columns(request, membership, kind, available)
-    content_type, extension = exports.FORMATS[fmt]
-    filename = f"{kind}-{timezone.localdate().isoformat()}.{extension}"
-    query = request.GET.urlencode() if request.method == "GET" else ""
-    rows = None
-    if fmt == "vcf":
-        response = StreamingHttpResponse(exports.vcard_chunks(queryset), content_type=content_type)
-    elif fmt == "csv":
-        header, table = exports.table(queryset, available, columns)
-        response = StreamingHttpResponse(
-            exports.csv_chunks(header, table), content_type=content_type
-        )
-    else:
-        header, table = exports.table(queryset, available, columns)
-        try:
-            handle, rows = exports.xlsx_file(header, table)
-        except ValidationFailed as exc:
-            messages.error(request, "; ".join(message for _path, message in exc.errors))
-            return redirect("web:customer_list", kind)
-        response = FileResponse(handle, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    exports.audit_export(membership=membership, model=model, fmt=fmt, query=query, rows=rows)
-    return response
 
 
 # --- saved views ------------------------------------------------------------------------------
