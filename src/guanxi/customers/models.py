@@ -386,3 +386,97 @@ def format_address(address: Address) -> str:
         return f"{text} {address.postcode}".strip()
     parts = [address.street, address.street2, address.city, address.region, address.postcode]
     return ", ".join(p for p in parts if p) + (f", {address.country}" if address.country else "")
+
+
+class ImportJob(WorkspaceModel):
+    """One file brought into the customer master: where it is, how its columns map to fields,
+    what to do with rows that match existing customers, and how far it got.
+
+    Rows are processed in batches, each in one transaction with ``checkpoint`` (the last
+    row done), so a job stopped at any point — even killed — resumes after the last whole
+    batch: no row lost, none done twice."""
+
+    class Kind(models.TextChoices):
+        CONTACTS = "contacts", _("Contacts")
+        ACCOUNTS = "accounts", _("Accounts")
+
+    class Policy(models.TextChoices):
+        CREATE = "create", _("Create a new record anyway")
+        UPDATE = "update", _("Update the matching record (fill and change its fields)")
+        SKIP = "skip", _("Skip the row")
+        REVIEW = "review", _("Set the row aside for review")
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        CHECKED = "checked", _("Checked (dry run)")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        UNDONE = "undone", _("Undone")
+
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
+    file_name = models.CharField(_("file"), max_length=300)
+    file_path = models.CharField(max_length=500, editable=False)
+    file_size = models.BigIntegerField(default=0)
+    file_format = models.CharField(_("format"), max_length=10)
+    encoding = models.CharField(max_length=30, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    sheet = models.CharField(max_length=100, blank=True)
+    columns = models.JSONField(default=list, blank=True)  # the file's headers
+    mapping = models.JSONField(default=dict, blank=True)  # header -> {"field", "transform"}
+    defaults = models.JSONField(default=dict, blank=True)  # field -> value for empty cells
+    policy = models.CharField(
+        _("when a row matches a customer"), max_length=10, choices=Policy.choices,
+        default=Policy.SKIP,
+    )  # fmt: skip
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    checkpoint = models.PositiveIntegerField(default=0)  # rows done (in file order)
+    counts = models.JSONField(default=dict, blank=True)
+    dry_run_counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)  # what stopped a failed job
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    public_id_prefix = "imp"
+    object_type = "customers.importjob"
+    owner_field = "created_by"
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ImportRow(models.Model):
+    """What became of one row that needs remembering: an error (for the report), a match
+    set aside for review, the record it created, or the values an update replaced (for undo).
+    ``(job, line)`` is unique: a row is never recorded twice."""
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        SKIPPED = "skipped", _("Skipped")
+        ERROR = "error", _("Error")
+        REVIEW = "review", _("For review")
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    line = models.PositiveIntegerField()  # as a spreadsheet numbers it: header = 1
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    record_id = models.BigIntegerField(null=True, blank=True)
+    matched_id = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)  # the original cells (errors, review)
+    errors = models.JSONField(default=list, blank=True)  # [{"column", "value", "message"}]
+    before = models.JSONField(default=dict, blank=True)  # fields an update replaced
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "line"], name="importrow_unique_line")
+        ]
+        indexes = [models.Index(fields=["job", "outcome", "line"], name="importrow_outcome")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.line} {self.outcome}"

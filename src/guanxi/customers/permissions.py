@@ -39,3 +39,12 @@ register_object_type(
         fallback={"view": ALL},
     )
 )
+register_object_type(
+    ObjectType(
+        key="customers.importjob",
+        label=_("Import"),
+        actions=("view", "add", "change"),
+        # one's own imports; running one also needs "add" on what it brings in
+        fallback={"view": OWN, "add": OWN, "change": OWN},
+    )
+)

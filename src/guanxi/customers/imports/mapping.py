@@ -1,0 +1,182 @@
+"""From a file's columns to the customer master's fields: suggestions that understand English
+and Chinese headers (simplified or traditional), and the transforms a column may need."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+import opencc
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from guanxi.platform.errors import ValidationFailed
+
+_to_simplified = opencc.OpenCC("t2s")
+
+# field -> label; one list per kind. Phones and e-mails may come twice (mobile and office).
+COMMON_FIELDS = {
+    "phone": gettext_lazy("Phone"), "phone2": gettext_lazy("Second phone"),
+    "email": gettext_lazy("E-mail"), "email2": gettext_lazy("Second e-mail"),
+    "wechat": gettext_lazy("WeChat"), "qq": gettext_lazy("QQ"),
+    "street": gettext_lazy("Street"), "district": gettext_lazy("District"),
+    "city": gettext_lazy("City"), "region": gettext_lazy("Province/state"),
+    "postcode": gettext_lazy("Postcode"), "country": gettext_lazy("Country"),
+    "tags": gettext_lazy("Tags"), "owner": gettext_lazy("Owner (username)"),
+    "lifecycle_stage": gettext_lazy("Lifecycle stage (key or name)"),
+    "value_tier": gettext_lazy("Value tier"), "source": gettext_lazy("Source"),
+    "external_id": gettext_lazy("External id"),
+}  # fmt: skip
+FIELDS = {
+    "contacts": {
+        "full_name": gettext_lazy("Full name"), "family_name": gettext_lazy("Family name"),
+        "given_name": gettext_lazy("Given name"), "gender": gettext_lazy("Gender"),
+        "birthday": gettext_lazy("Birthday"), "occupation": gettext_lazy("Occupation"),
+        "company": gettext_lazy("Company"), "title": gettext_lazy("Job title"),
+        "preferred_language": gettext_lazy("Preferred language"),
+        **COMMON_FIELDS,
+    },
+    "accounts": {
+        "name": gettext_lazy("Name"), "legal_name": gettext_lazy("Legal name"),
+        "industry": gettext_lazy("Industry"), "size": gettext_lazy("Size"),
+        "website": gettext_lazy("Website"),
+        **COMMON_FIELDS,
+    },
+}  # fmt: skip
+REQUIRED = {"contacts": (("full_name", "family_name", "given_name"),), "accounts": (("name",),)}
+
+# normalized header -> field; headers are compared lower-case, simplified, without spaces
+# and punctuation ("E-mail Address" -> "emailaddress", "電子郵件" -> "电子邮件")
+SYNONYMS = {
+    "full_name": ["name", "fullname", "contact", "contactname", "customername", "姓名", "名字",
+                  "联系人", "联系人姓名", "客户姓名", "客户名称", "全名", "fn"],
+    "family_name": ["familyname", "lastname", "surname", "姓", "姓氏"],
+    "given_name": ["givenname", "firstname", "forename", "名"],
+    "gender": ["gender", "sex", "性别"],
+    "birthday": ["birthday", "birthdate", "dateofbirth", "dob", "bday", "生日", "出生日期"],
+    "occupation": ["occupation", "profession", "职业"],
+    "company": ["company", "companyname", "organization", "organisation", "org", "account",
+                "employer", "公司", "公司名称", "单位", "工作单位", "企业", "企业名称", "客户公司"],
+    "title": ["title", "jobtitle", "position", "role", "职位", "职务", "头衔"],
+    "preferred_language": ["language", "preferredlanguage", "语言"],
+    "name": ["name", "accountname", "company", "companyname", "organization", "organisation",
+             "公司", "公司名称", "企业名称", "客户名称", "单位名称", "名称"],
+    "legal_name": ["legalname", "registeredname", "工商注册名称", "法定名称", "注册名称"],
+    "industry": ["industry", "sector", "行业", "所属行业"],
+    "size": ["size", "employees", "companysize", "规模", "公司规模", "人数"],
+    "website": ["website", "web", "url", "homepage", "网站", "网址", "主页", "官网"],
+    "phone": ["phone", "mobile", "mobilephone", "cell", "cellphone", "tel", "telephone",
+              "phonenumber", "手机", "手机号", "手机号码", "移动电话", "电话", "联系电话",
+              "电话号码"],
+    "phone2": ["officephone", "workphone", "businessphone", "homephone", "phone2", "座机",
+               "办公电话", "公司电话", "固定电话", "家庭电话"],
+    "email": ["email", "emailaddress", "mail", "邮箱", "电子邮件", "电子邮箱", "邮件",
+              "电子邮件地址", "邮箱地址"],
+    "email2": ["email2", "otheremail", "workemail", "secondemail"],
+    "wechat": ["wechat", "weixin", "wechatid", "微信", "微信号"],
+    "qq": ["qq", "qq号", "qq号码"],
+    "street": ["street", "address", "streetaddress", "addressline1", "地址", "街道", "详细地址",
+               "通讯地址"],
+    "district": ["district", "county", "区", "区县", "县区"],
+    "city": ["city", "town", "市", "城市", "所在城市"],
+    "region": ["province", "state", "region", "省", "省份", "所在省份", "州"],
+    "postcode": ["postcode", "postalcode", "zip", "zipcode", "邮编", "邮政编码"],
+    "country": ["country", "countryregion", "国家", "国家地区"],
+    "tags": ["tags", "tag", "labels", "标签"],
+    "owner": ["owner", "accountowner", "contactowner", "salesrep", "负责人", "所有人", "销售",
+              "客户经理"],
+    "lifecycle_stage": ["stage", "lifecyclestage", "status", "阶段", "客户阶段", "生命周期阶段"],
+    "value_tier": ["tier", "valuetier", "level", "grade", "等级", "客户等级", "价值等级"],
+    "source": ["source", "leadsource", "来源", "客户来源"],
+    "external_id": ["id", "externalid", "customerid", "contactid", "accountid", "编号",
+                    "客户编号", "外部编号", "uid"],
+}  # fmt: skip
+_PUNCTUATION = re.compile(r"[\s\-_./:：()（）#№*]+")
+TRANSFORMS = ("trim", "upper", "lower", "title")
+
+
+def normalize_header(header: str) -> str:
+    text = unicodedata.normalize("NFKC", header or "").strip().lower()
+    return _PUNCTUATION.sub("", _to_simplified.convert(text))
+
+
+def suggest(columns: list[str], kind: str, *, custom: dict[str, str] | None = None
+            ) -> dict[str, dict[str, str]]:  # fmt: skip
+    """A mapping for the file's columns: each recognised column to a field (a field is
+    used once; a second phone-like column becomes the second phone). Custom fields are
+    recognised by key or label (``cf.<key>``)."""
+    fields = FIELDS[kind]
+    lookup: dict[str, str] = {}
+    for field, names in SYNONYMS.items():
+        if field in fields:
+            for name in names:
+                lookup.setdefault(name, field)
+    for key, label in (custom or {}).items():
+        lookup.setdefault(normalize_header(key), f"cf.{key}")
+        lookup.setdefault(normalize_header(label), f"cf.{key}")
+    mapping: dict[str, dict[str, str]] = {}
+    used: set[str] = set()
+    for column in columns:
+        field = lookup.get(normalize_header(column))
+        if field in used and field in ("phone", "email"):
+            field = f"{field}2"
+        if field is None or field in used:
+            continue
+        used.add(field)
+        mapping[column] = {"field": field, "transform": "trim"}
+    if "full_name" in used and {"family_name", "given_name"} & used:
+        # both a full name and its parts: the parts are more precise
+        mapping = {c: m for c, m in mapping.items() if m["field"] != "full_name"}
+    return mapping
+
+
+def check_mapping(mapping: Any, *, columns: list[str], kind: str, custom: set[str]) -> dict:
+    """A submitted mapping, validated: known columns, known fields, each field once, the
+    fields a record needs."""
+    if not isinstance(mapping, dict):
+        raise ValidationFailed([("mapping", _("must map column names to fields"))])
+    errors: list[tuple[str, str]] = []
+    fields = FIELDS[kind]
+    cleaned: dict[str, dict[str, str]] = {}
+    seen: dict[str, str] = {}
+    for column, spec in mapping.items():
+        spec = {"field": spec} if isinstance(spec, str) else spec
+        if not isinstance(spec, dict):
+            errors.append((f"mapping.{column}", _("must be a field name")))
+            continue
+        field = spec.get("field") or ""
+        transform = spec.get("transform") or "trim"
+        if not field:
+            continue  # column ignored
+        if column not in columns:
+            errors.append((f"mapping.{column}", _("the file has no such column")))
+        elif field not in fields and field.removeprefix("cf.") not in custom:
+            errors.append((f"mapping.{column}", _("unknown field %(field)r") % {"field": field}))
+        elif field in seen:
+            errors.append((f"mapping.{column}", _("%(field)s is already filled from column %(other)r")
+                           % {"field": field, "other": seen[field]}))  # fmt: skip
+        elif transform not in (*TRANSFORMS, "split_name"):
+            errors.append((f"mapping.{column}", _("unknown transform %(t)r") % {"t": transform}))
+        else:
+            seen[field] = column
+            cleaned[column] = {"field": field, "transform": transform}
+    identifying = set(REQUIRED[kind][0]) | {"phone", "email", "external_id", "wechat", "qq"}
+    if not identifying & set(seen):
+        names = " / ".join(str(fields[f]) for f in REQUIRED[kind][0])
+        errors.append(("mapping", _("map a column to %(fields)s (or to a phone, e-mail or "
+                                    "external id to update existing records)") % {"fields": names}))  # fmt: skip
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
+def transform(value: str, how: str) -> str:
+    value = unicodedata.normalize("NFKC", value).strip() if how != "keep" else value
+    if how == "upper":
+        return value.upper()
+    if how == "lower":
+        return value.lower()
+    if how == "title":
+        return value.title()
+    return value
