@@ -2,6 +2,7 @@
 
 from guanxi import __version__
 from guanxi.customers.api import router as customers_router
+from guanxi.customers.imports.api import router as imports_router
 from guanxi.platform.api import router as platform_router
 from guanxi.platform.apiframework import create_api
 from guanxi.timeline.api import router as timeline_router
@@ -23,4 +24,5 @@ api = create_api(
 )
 api.add_router("/", platform_router)
 api.add_router("/", customers_router)
+api.add_router("/", imports_router)
 api.add_router("/", timeline_router)

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from guanxi.customers.imports import engine, mapping, readers
 from guanxi.customers.models import Account, Contact, ContactPoint, ImportJob, ImportRow
 from guanxi.customers.services import ContactPointInput, create_contact
 from guanxi.platform.context import acting_in
+from tests.factories import make_member
 
 pytestmark = pytest.mark.django_db
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
@@ -234,3 +236,49 @@ def test_cli_prints_progress_and_one_json_line(admin, tmp_path):
     done = json.loads(out.getvalue().strip().splitlines()[-1])
     assert done["created"] == 6
     assert Contact.objects.for_workspace(admin.workspace).count() == 6
+
+
+def test_api_upload_check_run_and_error_report(api, admin, rep):
+    client = api(rep)
+    upload = client.client.post(
+        "/api/v1/imports",
+        {"file": SimpleUploadedFile("contacts-zh.csv", sample("contacts-zh.csv")),
+         "type": "contacts", "policy": "skip", "dry_run": "true"},
+        headers=client._headers(None),
+    )  # fmt: skip
+    assert upload.status_code == 201, upload.content
+    job = upload.json()
+    assert job["mapping"]["手机"]["field"] == "phone" and job["dry_run"]["errors"] == 3
+    ran = client.post(f"/imports/{job['id']}/run?wait=true")
+    assert ran.status_code == 200 and ran.json()["counts"]["created"] == 6
+    report = client.get(f"/imports/{job['id']}/errors", format="csv")
+    text = b"".join(report.streaming_content).decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].endswith("line,errors") and len(lines) == 4
+    assert "李娜" in lines[1] and "手机" in lines[1]
+    # another rep does not see it
+    other = make_member(workspace=admin.workspace, role_key="sales_rep", username="other.rep")
+    assert api(other).get(f"/imports/{job['id']}").status_code == 404
+    assert api(admin).get(f"/imports/{job['id']}").status_code == 200  # administrators do
+    undone = client.post(f"/imports/{job['id']}/undo")
+    assert undone.json()["status"] == "undone"
+    assert Contact.objects.for_workspace(admin.workspace).count() == 0
+
+
+def test_api_large_imports_go_to_the_background(api, admin, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
+                                  "QUEUES": ["default"]}}  # fmt: skip
+    client = api(admin)
+    lines = "\n".join(["姓名,手机"] + [f"客户{i},139{i:08d}" for i in range(30)])
+    upload = client.client.post(
+        "/api/v1/imports", {"file": SimpleUploadedFile("many.csv", lines.encode())},
+        headers=client._headers(None),
+    )  # fmt: skip
+    job_id = upload.json()["id"]
+    queued = client.post(f"/imports/{job_id}/run")
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    from django_tasks_db.models import DBTaskResult
+
+    assert DBTaskResult.objects.filter(task_path__endswith="run_import").count() == 1
+    call_command("worker", "--batch", stdout=StringIO(), stderr=StringIO())
+    assert client.get(f"/imports/{job_id}").json()["counts"]["created"] == 30

@@ -7,6 +7,7 @@ from guanxi.web import (
     calendar,
     customer_lists,
     customers,
+    imports,
     notifications,
     quicklog,
     setup,
@@ -130,6 +131,28 @@ urlpatterns = [
         r"^notifications/(?P<public_id>ntf_[0-9a-z]{26})/$",
         notifications.open_notification,
         name="notification_open",
+    ),
+    path("imports/", imports.import_list, name="import_list"),
+    re_path(
+        r"^imports/(?P<public_id>imp_[0-9a-z]{26})/$", imports.import_detail, name="import_detail"
+    ),
+    re_path(
+        r"^imports/(?P<public_id>imp_[0-9a-z]{26})/progress/$",
+        imports.import_progress,
+        name="import_progress",
+    ),
+    re_path(
+        r"^imports/(?P<public_id>imp_[0-9a-z]{26})/resume/$",
+        imports.import_resume,
+        name="import_resume",
+    ),
+    re_path(
+        r"^imports/(?P<public_id>imp_[0-9a-z]{26})/undo/$", imports.import_undo, name="import_undo"
+    ),
+    re_path(
+        r"^imports/(?P<public_id>imp_[0-9a-z]{26})/errors/$",
+        imports.import_errors,
+        name="import_errors",
     ),
     path("log/", quicklog.quick_log, name="quick_log"),
     path("log/customers/", quicklog.customer_choices, name="quick_log_customers"),

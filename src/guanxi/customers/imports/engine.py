@@ -72,7 +72,7 @@ def file_info(job: ImportJob) -> readers.FileInfo:
 
 
 # --- creating a job ---------------------------------------------------------------------------
-def _custom_fields(workspace_id: int, kind: str) -> dict[str, CustomField]:
+def custom_fields(workspace_id: int, kind: str) -> dict[str, CustomField]:
     applies_to = MODELS[kind].object_type
     return {
         f.key: f
@@ -117,7 +117,7 @@ def create_job(
         raise ValidationFailed([("file", str(exc))]) from None
     job.file_format, job.encoding, job.delimiter = info.file_format, info.encoding, info.delimiter
     job.sheet, job.columns = info.sheet, info.columns
-    custom = _custom_fields(membership.workspace_id, kind)
+    custom = custom_fields(membership.workspace_id, kind)
     if mapping is None:
         job.mapping = mappings.suggest(
             info.columns, kind, custom={k: f.label for k, f in custom.items()}
@@ -147,7 +147,7 @@ def set_mapping(
 ) -> ImportJob:
     if job.status not in (ImportJob.Status.UPLOADED, ImportJob.Status.CHECKED):
         raise ValidationFailed([("mapping", _("the import has started; its mapping is fixed"))])
-    custom = _custom_fields(job.workspace_id, job.kind)
+    custom = custom_fields(job.workspace_id, job.kind)
     job.mapping = mappings.check_mapping(
         mapping, columns=job.columns, kind=job.kind, custom=set(custom)
     )
@@ -187,7 +187,7 @@ class Context:
         self.job, self.membership = job, membership
         self.workspace = membership.workspace
         self.region = self.workspace.region or "CN"
-        self.custom = _custom_fields(job.workspace_id, job.kind)
+        self.custom = custom_fields(job.workspace_id, job.kind)
         self.stages = {}
         for stage in LifecycleStage.objects.for_workspace(job.workspace_id):
             self.stages[stage.key.lower()] = stage.key
@@ -683,3 +683,21 @@ def undo(job: ImportJob, *, by: User) -> dict[str, int]:
     result = {"removed": len(created), "restored": restored}
     record_audit(action="import.undone", actor=by, workspace=job.workspace, obj=job, data=result)
     return result
+
+
+# --- the error report -------------------------------------------------------------------------
+def error_report(job: ImportJob, fmt: str = "csv") -> tuple[list[str], Iterator[list[str]]]:
+    """The rows that failed, as they were in the file plus a column saying what is wrong
+    and where: fix them and import the report again."""
+    header = [*job.columns, _("line"), _("errors")]
+
+    def rows() -> Iterator[list[str]]:
+        failed = ImportRow.objects.filter(job=job, outcome="error").order_by("line")
+        for row in failed.iterator(chunk_size=2000):
+            problems = "; ".join(
+                f"{e['column']}: {e['message']}" if e.get("column") else e["message"]
+                for e in row.errors
+            )
+            yield [*(row.data.get(c, "") for c in job.columns), str(row.line), problems]
+
+    return header, rows()

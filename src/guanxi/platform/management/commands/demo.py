@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import atexit
 import secrets
+import subprocess
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -110,6 +113,9 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         self.stdout.flush()
+        # background jobs (large imports, …) need a worker; the demo runs one beside the server
+        worker = subprocess.Popen([sys.executable, "-m", "guanxi", "worker"])
+        atexit.register(worker.terminate)
         serve(
             host=options["host"],
             port=options["port"],

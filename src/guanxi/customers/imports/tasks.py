@@ -1,0 +1,15 @@
+"""Imports run as background jobs when they are too big to wait for."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from guanxi.customers.imports import engine
+from guanxi.customers.models import ImportJob
+
+
+@task()
+def run_import(job_id: int) -> dict:
+    """Run (or resume) an import; safe to run again after a crash."""
+    job = ImportJob.objects.dangerously_all_workspaces().get(pk=job_id)
+    return engine.run(job).counts

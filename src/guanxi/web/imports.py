@@ -1,0 +1,183 @@
+"""The import wizard: upload, map the columns, check, import, follow, fix the errors, undo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from guanxi.customers.imports import engine, readers
+from guanxi.customers.imports import mapping as mappings
+from guanxi.customers.imports.api import INLINE_ROWS, enqueue, error_report_response
+from guanxi.customers.models import ImportJob
+from guanxi.platform.errors import GuanxiError, ValidationFailed
+from guanxi.web.common import is_htmx, may, membership_of, visible_or_404
+
+PREVIEW_ROWS = 3
+ERRORS_SHOWN = 50
+
+
+@login_required
+def import_list(request: HttpRequest) -> HttpResponse:
+    membership = membership_of(request)
+    if not may(membership, "add", ImportJob):
+        raise PermissionDenied
+    errors: list[str] = []
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            errors.append(_("Choose a file to import."))
+        else:
+            try:
+                job = engine.create_job(
+                    membership=membership, kind=request.POST.get("type", "contacts"),
+                    upload=upload, file_name=upload.name, sheet=request.POST.get("sheet", ""),
+                    policy=request.POST.get("policy", "skip"),
+                )  # fmt: skip
+            except ValidationFailed as exc:
+                errors.extend(message for _path, message in exc.errors)
+            else:
+                return redirect("web:import_detail", job.public_id)
+    jobs = ImportJob.objects.visible_to(membership, "view").order_by("-created_at", "-id")[:50]
+    return render(
+        request,
+        "web/imports/list.html",
+        {"jobs": jobs, "errors": errors, "policies": ImportJob.Policy.choices,
+         "kinds": ImportJob.Kind.choices, "kind": request.GET.get("type", "contacts")},
+        status=422 if errors else 200,
+    )  # fmt: skip
+
+
+def _preview(job: ImportJob) -> list[dict[str, str]]:
+    try:
+        rows = readers.rows(Path(job.file_path), engine.file_info(job), limit=PREVIEW_ROWS)
+        return [row for _line, row in rows if isinstance(row, dict)]
+    except (readers.FileProblem, OSError):
+        return []
+
+
+@login_required
+def import_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    membership = membership_of(request)
+    job = visible_or_404(ImportJob, membership, public_id)
+    errors: list[str] = []
+    if request.method == "POST":
+        job = visible_or_404(ImportJob, membership, public_id, action="change")
+        chosen = {
+            column: {"field": request.POST.get(f"field-{index}", ""),
+                     "transform": request.POST.get(f"transform-{index}", "trim")}
+            for index, column in enumerate(job.columns)
+        }  # fmt: skip
+        try:
+            engine.set_mapping(
+                job=job, mapping={c: m for c, m in chosen.items() if m["field"]},
+                policy=request.POST.get("policy", job.policy),
+            )  # fmt: skip
+            if request.POST.get("step") == "run":
+                return _start(request, job)
+            engine.dry_run(job)
+        except ValidationFailed as exc:
+            errors.extend(message for _path, message in exc.errors)
+            job.mapping = {c: m for c, m in chosen.items() if m["field"]}
+    custom = engine.custom_fields(job.workspace_id, job.kind)
+    fields = [(key, str(label)) for key, label in mappings.FIELDS[job.kind].items()]
+    fields += [(f"cf.{key}", f"{definition.label} ({_('custom field')})")
+               for key, definition in custom.items()]  # fmt: skip
+    preview = _preview(job)
+    columns = [
+        {"index": index, "name": column, "samples": [row.get(column, "") for row in preview],
+         "field": job.mapping.get(column, {}).get("field", ""),
+         "transform": job.mapping.get(column, {}).get("transform", "trim")}
+        for index, column in enumerate(job.columns)
+    ]  # fmt: skip
+    dry = job.dry_run_counts or {}
+    return render(
+        request,
+        "web/imports/detail.html",
+        {"job": job, "columns": columns, "fields": fields, "errors": errors,
+         "transforms": [("trim", _("as it is")), ("upper", _("UPPER CASE")),
+                        ("lower", _("lower case")), ("title", _("Title Case"))],
+         "policies": ImportJob.Policy.choices, "dry": dry,
+         "dry_errors": dry.get("errors_sample", [])[:ERRORS_SHOWN],
+         "editable": job.status in (ImportJob.Status.UPLOADED, ImportJob.Status.CHECKED),
+         "running": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
+         "progress": _progress(job)},
+        status=422 if errors else 200,
+    )  # fmt: skip
+
+
+def _start(request: HttpRequest, job: ImportJob) -> HttpResponse:
+    """Small files are imported at once; bigger ones go to a background job to follow."""
+    if job.total_rows is None:
+        job.total_rows = readers.count_rows(Path(job.file_path), engine.file_info(job))
+        job.save(update_fields=["total_rows"])
+    if job.total_rows <= INLINE_ROWS:
+        try:
+            engine.run(job)
+        except GuanxiError as exc:
+            messages.error(request, str(exc))
+    else:
+        enqueue(job)
+    return redirect("web:import_detail", job.public_id)
+
+
+def _progress(job: ImportJob) -> dict[str, Any]:
+    done = (job.counts or {}).get("total", 0)
+    total = job.total_rows or 0
+    elapsed = (timezone.now() - job.started_at).total_seconds() if job.started_at else 0
+    rate = done / elapsed if elapsed > 0 and done else 0
+    return {
+        "done": done, "total": total, "percent": done * 100 // total if total else 0,
+        "rate": round(rate), "eta": round((total - done) / rate) if rate else None,
+    }  # fmt: skip
+
+
+@login_required
+def import_progress(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The progress bar, polled while the import runs; the whole page once it has ended."""
+    job = visible_or_404(ImportJob, membership_of(request), public_id)
+    if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING) and is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, "web/imports/_progress.html", {"job": job, "progress": _progress(job)})
+
+
+@login_required
+@require_POST
+def import_resume(request: HttpRequest, public_id: str) -> HttpResponse:
+    job = visible_or_404(ImportJob, membership_of(request), public_id, action="change")
+    if job.status == ImportJob.Status.FAILED:
+        return _start(request, job)
+    return redirect("web:import_detail", public_id)
+
+
+@login_required
+@require_POST
+def import_undo(request: HttpRequest, public_id: str) -> HttpResponse:
+    job = visible_or_404(ImportJob, membership_of(request), public_id, action="change")
+    try:
+        result = engine.undo(job, by=request.user)
+    except ValidationFailed as exc:
+        messages.error(request, "; ".join(message for _path, message in exc.errors))
+    else:
+        messages.success(
+            request,
+            _("Undone: %(removed)s records removed, %(restored)s restored.") % result,
+        )
+    return redirect("web:import_detail", public_id)
+
+
+@login_required
+def import_errors(request: HttpRequest, public_id: str) -> HttpResponse:
+    job = visible_or_404(ImportJob, membership_of(request), public_id)
+    fmt = request.GET.get("format", "csv")
+    return error_report_response(job, fmt if fmt in ("csv", "xlsx") else "csv")
