@@ -265,6 +265,7 @@ def test_api_upload_check_run_and_error_report(api, admin, rep):
     assert Contact.objects.for_workspace(admin.workspace).count() == 0
 
 
+@pytest.mark.django_db(transaction=True)  # the worker opens and closes its own connections
 def test_api_large_imports_go_to_the_background(api, admin, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
                                   "QUEUES": ["default"]}}  # fmt: skip
