@@ -42,6 +42,7 @@ from guanxi.customers.models import (
 from guanxi.customers.services import AddressInput, ContactPointInput
 from guanxi.platform.audit import record_audit
 from guanxi.platform.context import acting_in
+from guanxi.platform.customfields import clean_custom_values
 from guanxi.platform.errors import GuanxiError, ValidationFailed
 from guanxi.platform.models import CustomField, Membership, Tag, User
 
@@ -178,6 +179,21 @@ class Prepared:
     errors: list[dict[str, str]] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
+    # (field, input, normalized value, match key, reversed national digits)
+    normalized_points: list[tuple[str, ContactPointInput, str, str, str]] = field(
+        default_factory=list
+    )
+    custom_clean: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def point_keys(self) -> set[tuple[str, str]]:
+        return {(point.kind, key) for _f, point, _v, key, _d in self.normalized_points}
+
+    @property
+    def keys(self) -> set[tuple[str, str]]:
+        """What identifies the row's customer: external id and contact points."""
+        external = self.fields.get("external_id")
+        return self.point_keys | ({("external_id", external)} if external else set())
 
 
 class Context:
@@ -194,6 +210,25 @@ class Context:
             self.stages[stage.name.lower()] = stage.key
         self.owners: dict[str, User | None] = {}
         self.accounts: dict[str, Account] = {}
+        self.teams: dict[int, int | None] = {}
+        self.stage_ids: dict[str | None, int | None] = {}
+
+    def team_of(self, user: User) -> int | None:
+        if user.pk not in self.teams:
+            self.teams[user.pk] = (
+                Membership.objects.for_workspace(self.job.workspace_id)
+                .filter(user=user).values_list("team_id", flat=True).first()
+            )  # fmt: skip
+        return self.teams[user.pk]
+
+    def stage_id(self, key: str | None) -> int | None:
+        if key not in self.stage_ids:
+            stages = LifecycleStage.objects.for_workspace(self.job.workspace_id)
+            stage = (
+                stages.filter(key=key).first() if key else stages.filter(is_default=True).first()
+            )
+            self.stage_ids[key] = stage.pk if stage else None
+        return self.stage_ids[key]
 
     def owner(self, username: str) -> User | None:
         if username not in self.owners:
@@ -241,11 +276,20 @@ def prepare(row: dict[str, str], ctx: Context) -> Prepared:
         if name in ("phone", "phone2", "email", "email2", "wechat", "qq"):
             kind = dict(POINT_FIELDS)[name]
             try:
-                normalize.normalize_contact_value(kind=kind, value=value, region=ctx.region)
+                normalized, extra = normalize.normalize_contact_value(
+                    kind=kind, value=value, region=ctx.region
+                )
             except normalize.InvalidContactValue as exc:
                 error(name, exc.reason)
                 continue
-            result.points.append((name, ContactPointInput(kind=kind, value=value)))
+            point = ContactPointInput(kind=kind, value=value)
+            key = normalize.email_match_key(normalized) if kind == "email" else normalized
+            if any(k == (kind, key) for k in result.point_keys):
+                continue  # the same number in two columns
+            result.points.append((name, point))
+            result.normalized_points.append(
+                (name, point, normalized, key, extra.get("national_digits", "")[::-1])
+            )
         elif name in ADDRESS_FIELDS:
             continue
         elif name == "tags":
@@ -268,6 +312,8 @@ def prepare(row: dict[str, str], ctx: Context) -> Prepared:
             day = parse_date(value)
             if day is None:
                 error(name, _("not a date (write it as 2024-03-15)"))
+            elif day > timezone.localdate() or day.year < 1900:
+                error(name, _("must be between 1900 and today"))
             result.fields["birthday"] = day
         elif name == "gender":
             gender = GENDERS.get(value.lower())
@@ -300,7 +346,31 @@ def prepare(row: dict[str, str], ctx: Context) -> Prepared:
             city=values.get("city", ""), region=values.get("region", ""),
             postcode=values.get("postcode", ""), is_primary=True,
         )  # fmt: skip
+    if result.custom:
+        try:
+            result.custom_clean = clean_custom_values(
+                workspace=ctx.workspace,
+                applies_to=MODELS[job.kind].object_type,
+                values=result.custom,
+            )
+        except ValidationFailed as exc:
+            for path, message in exc.errors:
+                error("cf." + path.split(".")[-1], message)
+    for name, message in _field_problems(result.fields, job.kind):
+        error(name, message)
     return result
+
+
+def _field_problems(fields: dict[str, Any], kind: str) -> list[tuple[str, str]]:
+    """What the services would refuse in the plain fields, found before writing (and the
+    website normalized, as the service stores it)."""
+    plain = {k: v for k, v in fields.items() if isinstance(v, str)}
+    if kind == "contacts":
+        return services._clean_contact_fields(plain)
+    problems = services._clean_account_fields(plain)
+    if "website" in plain:
+        fields["website"] = plain["website"]
+    return problems
 
 
 def find_match(prepared: Prepared, ctx: Context) -> Any:
@@ -500,6 +570,163 @@ def _missing_name(prepared: Prepared, kind: str) -> list[dict[str, str]]:
     return [{"column": column, "value": "", "message": message}]
 
 
+def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, Outcome]]:
+    """A batch of rows, in file order of their outcomes. New customers — no match in the
+    workspace and none earlier in the batch — are written together (a handful of INSERTs
+    for the whole batch); rows that match someone, or repeat a phone, e-mail or external id
+    of an earlier row, go one by one through ``process`` after them, so they see the rows
+    just created."""
+    outcomes: dict[int, Outcome] = {}
+    prepared: dict[int, Prepared] = {}
+    for line, row in chunk:
+        if isinstance(row, readers.RowProblem):
+            outcomes[line] = Outcome(
+                "error", errors=[{"column": "", "value": "", "message": str(row)}]
+            )
+            continue
+        item = prepare(row, ctx)
+        if item.errors:
+            outcomes[line] = Outcome("error", errors=item.errors)
+        else:
+            prepared[line] = item
+    taken = _taken_keys(prepared.values(), ctx)
+    fast: list[tuple[int, Prepared]] = []
+    slow: list[int] = []
+    seen: set[tuple[str, str]] = set()
+    for line, item in prepared.items():
+        keys = item.keys
+        if keys & taken or keys & seen:
+            slow.append(line)
+        else:
+            missing = _missing_name(item, ctx.job.kind)
+            if missing:
+                outcomes[line] = Outcome("error", errors=missing)
+            else:
+                fast.append((line, item))
+        seen |= keys
+    if fast:
+        for (line, _item), record_id in zip(fast, _bulk_create(fast, ctx, by), strict=True):
+            outcomes[line] = Outcome("created", record_id=record_id)
+    rows = dict(chunk)
+    for line in slow:
+        outcomes[line] = process(rows[line], ctx, by)
+    return [(line, row, outcomes[line]) for line, row in chunk]
+
+
+def _taken_keys(items: Any, ctx: Context) -> set[tuple[str, str]]:
+    """The batch's external ids, phones, e-mails and messaging ids that some customer in the
+    workspace already has (one query per kind of key)."""
+    items = list(items)
+    model = MODELS[ctx.job.kind]
+    taken: set[tuple[str, str]] = set()
+    external = {i.fields["external_id"] for i in items if i.fields.get("external_id")}
+    if external:
+        found = model.objects.for_workspace(ctx.job.workspace_id).filter(external_id__in=external)
+        taken |= {("external_id", e) for e in found.values_list("external_id", flat=True)}
+    by_kind: dict[str, set[str]] = {}
+    for item in items:
+        for kind, key in item.point_keys:
+            by_kind.setdefault(kind, set()).add(key)
+    for kind, keys in by_kind.items():
+        found = ContactPoint.objects.for_workspace(ctx.job.workspace_id).filter(
+            kind=kind, match_key__in=keys
+        )
+        taken |= {(kind, key) for key in found.values_list("match_key", flat=True)}
+    return taken
+
+
+def _bulk_create(items: list[tuple[int, Prepared]], ctx: Context, by: User) -> list[int]:
+    """New customers of a batch with their contact points, addresses, tags and (contacts)
+    company links, as the services would write them one by one; returns their ids."""
+    from simple_history.utils import bulk_create_with_history
+
+    from guanxi.platform.ids import new_public_id
+
+    model = MODELS[ctx.job.kind]
+    workspace = ctx.workspace
+    now = timezone.now()
+    records = []
+    for _line, item in items:
+        owner = item.owner or by
+        record = model(
+            workspace=workspace, public_id=new_public_id(model.public_id_prefix),
+            owner=owner, team_id=ctx.team_of(owner), lifecycle_stage_id=ctx.stage_id(item.fields.get("lifecycle_stage")),
+            custom_fields=item.custom_clean, created_by=by, updated_by=by, created_at=now,
+            updated_at=now,
+            **{k: v for k, v in item.fields.items()
+               if k not in ("lifecycle_stage", "full_name", "family_name", "given_name") and v not in (None, "")},
+        )  # fmt: skip
+        if model is Contact:
+            family, given = item.fields.get("family_name", ""), item.fields.get("given_name", "")
+            if not (family or given):
+                family, given = normalize.split_full_name(item.fields.get("full_name", ""))
+            record.family_name, record.given_name = family, given
+            record.display_name = normalize.display_name(family=family, given=given)
+            names = [record.display_name, f"{family}{given}"]
+            record.search_document = normalize.search_document(*names, personal=True)
+            if item.company:
+                record.search_document += " " + normalize.search_document(item.company)
+            record.sort_key = normalize.sort_key(family=family, given=given)[:300]
+        else:
+            record.search_document = normalize.search_document(record.name, record.legal_name)
+            record.sort_key = normalize.sort_key(family=record.name, given="")[:300]
+        records.append(record)
+    bulk_create_with_history(records, model, batch_size=len(records), default_user=by,
+                             default_date=now)  # fmt: skip
+    if any(r.pk is None for r in records):  # a database that does not return ids
+        ids = dict(model.objects.for_workspace(workspace).filter(
+            public_id__in=[r.public_id for r in records]).values_list("public_id", "pk"))  # fmt: skip
+        for record in records:
+            record.pk = ids[record.public_id]
+    holder = "contact" if model is Contact else "account"
+    points, addresses, links, tag_links = [], [], [], []
+    tags = services.get_or_create_tags(
+        workspace=workspace, names=sorted({t for _l, i in items for t in i.tags}), by=by
+    ) if any(i.tags for _l, i in items) else []  # fmt: skip
+    tag_ids = {t.name: t.pk for t in tags}
+    through = model.tags.through
+    for record, (_line, item) in zip(records, items, strict=True):
+        primary: set[str] = set()
+        for _name, point, value, key, digits in item.normalized_points:
+            points.append(ContactPoint(
+                workspace=workspace, public_id=new_public_id(ContactPoint.public_id_prefix),
+                **{holder: record}, kind=point.kind, value=value, match_key=key,
+                raw_value=point.value.strip()[:320], digits_reversed=digits,
+                is_primary=point.kind not in primary, created_by=by, updated_by=by,
+                created_at=now, updated_at=now,
+            ))  # fmt: skip
+            primary.add(point.kind)
+        if item.address is not None:
+            a = item.address
+            addresses.append(Address(
+                workspace=workspace, public_id=new_public_id(Address.public_id_prefix),
+                **{holder: record}, label=a.label, country=a.country, region=a.region,
+                city=a.city, district=a.district, street=a.street, postcode=a.postcode,
+                is_primary=True, created_by=by, updated_by=by, created_at=now, updated_at=now,
+            ))  # fmt: skip
+        if model is Contact and item.company:
+            links.append(AccountContact(
+                workspace=workspace, public_id=new_public_id(AccountContact.public_id_prefix),
+                contact=record, account=_company(item, ctx, by), title=item.title,
+                is_primary=True, created_by=by, updated_by=by, created_at=now, updated_at=now,
+            ))  # fmt: skip
+        for name in dict.fromkeys(item.tags):
+            tag_links.append(
+                through(**{f"{model._meta.model_name}_id": record.pk, "tag_id": tag_ids[name]})
+            )
+    if points:
+        bulk_create_with_history(points, ContactPoint, batch_size=len(points), default_user=by,
+                                 default_date=now)  # fmt: skip
+    if addresses:
+        bulk_create_with_history(addresses, Address, batch_size=len(addresses), default_user=by,
+                                 default_date=now)  # fmt: skip
+    if links:
+        AccountContact.objects.bulk_create(links)
+    if tag_links:
+        through.objects.bulk_create(tag_links)
+    return [record.pk for record in records]
+
+
 Progress = Callable[[ImportJob, float], None]
 
 
@@ -525,14 +752,15 @@ def dry_run(job: ImportJob) -> dict[str, Any]:
     sample: list[dict[str, Any]] = []
     with acting_in(membership.workspace, membership), transaction.atomic():
         ctx = Context(job, membership)
-        for line, row in readers.rows(Path(job.file_path), file_info(job)):
-            result = process(row, ctx, membership.user)
-            counts["total"] += 1
-            counts[result.outcome] += 1
-            if result.matched_id is not None:
-                counts["duplicates"] += 1
-            if result.errors and len(sample) < ERROR_SAMPLE:
-                sample.extend({"line": line, **e} for e in result.errors)
+        rows = readers.rows(Path(job.file_path), file_info(job))
+        while chunk := _take(rows, BATCH):
+            for line, _row, result in process_batch(chunk, ctx, membership.user):
+                counts["total"] += 1
+                counts[result.outcome] += 1
+                if result.matched_id is not None:
+                    counts["duplicates"] += 1
+                if result.errors and len(sample) < ERROR_SAMPLE:
+                    sample.extend({"line": line, **e} for e in result.errors)
         transaction.set_rollback(True)
     job.dry_run_counts = {**_count_dict(counts), "errors_sample": sample[:ERROR_SAMPLE]}
     job.total_rows = counts["total"]
@@ -576,8 +804,7 @@ def run(job: ImportJob, *, progress: Progress | None = None, batch: int = BATCH,
                     break
                 with transaction.atomic():
                     records = []
-                    for line, row in chunk:
-                        result = process(row, ctx, membership.user)
+                    for line, row, result in process_batch(chunk, ctx, membership.user):
                         counts["total"] += 1
                         counts[result.outcome] += 1
                         if result.matched_id is not None:
