@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,8 +33,25 @@ class NormalizedPhone:
     national_digits: str
     region: str
     number_type: str
-    formatted_international: str
-    formatted_national: str
+
+    @property
+    def formatted_international(self) -> str:
+        number = phonenumbers.parse(self.e164)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+    @property
+    def formatted_national(self) -> str:
+        number = phonenumbers.parse(self.e164)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+_TYPE_NAMES = {v: k.lower() for k, v in vars(phonenumbers.PhoneNumberType).items() if k.isupper()}
+# Mainland mobile numbers (1 and ten digits) are most of what imports and forms see; whether
+# one is valid, and its type, depend only on its first digits, so phonenumbers answers once
+# per 7-digit range and the rest is string work.
+_CN_MOBILE = re.compile(r"(?:\+?86|0086)?(1\d{10})")
+_CN_MOBILE_RANGES: dict[str, str | None] = {}
+_SEPARATORS = str.maketrans("", "", " -.()\u00a0")
 
 
 _PARSE_REASONS = {
@@ -61,6 +78,20 @@ def normalize_phone(value: str, *, region: str) -> NormalizedPhone:
     text = unicodedata.normalize("NFKC", value or "").strip()
     if not text:
         raise InvalidContactValue(kind="phone", reason=_("empty"))
+    mobile = _CN_MOBILE.fullmatch(text.translate(_SEPARATORS))
+    if mobile and (region.upper() == "CN" or text.translate(_SEPARATORS)[:1] in "+0"):
+        digits = mobile.group(1)
+        if digits[:7] not in _CN_MOBILE_RANGES:
+            number = phonenumbers.parse("+86" + digits)
+            valid = phonenumbers.is_valid_number(number)
+            _CN_MOBILE_RANGES[digits[:7]] = (
+                _TYPE_NAMES.get(phonenumbers.number_type(number), "unknown") if valid else None
+            )
+        number_type = _CN_MOBILE_RANGES[digits[:7]]
+        if number_type is not None:
+            return NormalizedPhone(
+                e164="+86" + digits, national_digits=digits, region="CN", number_type=number_type
+            )
     if text.startswith("00") and not text.startswith("000"):
         text = "+" + text[2:]
     try:
@@ -77,21 +108,11 @@ def normalize_phone(value: str, *, region: str) -> NormalizedPhone:
             reason=_("%(reason)s for region %(region)s: %(value)r")
             % {"reason": reason, "region": where, "value": value},
         )
-    number_type = phonenumbers.number_type(number)
-    type_names = {
-        v: k.lower() for k, v in vars(phonenumbers.PhoneNumberType).items() if k.isupper()
-    }
     return NormalizedPhone(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         national_digits=str(phonenumbers.national_significant_number(number)),
         region=phonenumbers.region_code_for_number(number) or "",
-        number_type=type_names.get(number_type, "unknown"),
-        formatted_international=phonenumbers.format_number(
-            number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
-        ),
-        formatted_national=phonenumbers.format_number(
-            number, phonenumbers.PhoneNumberFormat.NATIONAL
-        ),
+        number_type=_TYPE_NAMES.get(phonenumbers.number_type(number), "unknown"),
     )
 
 
@@ -314,6 +335,11 @@ def sort_key(*, family: str, given: str) -> str:
 
 def name_search_terms(*texts: str, personal: bool = False) -> list[str]:
     """Every lower-case term a search box should match for these names or company names."""
+    return list(_name_search_terms(texts, personal))
+
+
+@lru_cache(maxsize=100_000)  # names and company names repeat: 张伟 is many people
+def _name_search_terms(texts: tuple[str, ...], personal: bool) -> tuple[str, ...]:
     terms: list[str] = []
 
     def add(term: str) -> None:
@@ -346,7 +372,7 @@ def name_search_terms(*texts: str, personal: bool = False) -> list[str]:
             if len(words) > 1:
                 add(" ".join(reversed(words)))
                 add("".join(words))
-    return terms
+    return tuple(terms)
 
 
 def search_document(*texts: str, personal: bool = False) -> str:
