@@ -542,3 +542,9 @@ def test_quick_log_from_anywhere(workspace, rep, contacts):
     refused = browser(other).post("/log/", {"customer": f"contacts:{contact.public_id}",
                                             "subject": "偷看"})  # fmt: skip
     assert refused.status_code == 422  # another team's contact: as if it did not exist
+
+
+def test_new_contact_form_suggests_the_same_person_by_name(workspace, rep, contacts):
+    html = browser(rep).get("/duplicates/", {"family_name": "張", "given_name": "偉3",
+                                             "phone": "", "email": ""}).content.decode()  # fmt: skip
+    assert "Maybe the same person" in html and "张伟3" in html and "score" in html

@@ -10,7 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from guanxi.customers import columns, exports, search, selectors, services
+from guanxi.customers import columns, exports, identity, search, selectors, services
+from guanxi.customers.errors import PossibleDuplicate
 from guanxi.customers.models import (
     Account,
     AccountContact,
@@ -569,10 +570,62 @@ def _contact(request: HttpRequest, contact_id: str, action: str = "view") -> Con
     )
 
 
+class MatchIn(Schema):
+    family_name: str = ""
+    given_name: str = ""
+    full_name: str = ""
+    phone: str = ""
+    email: str = ""
+    wechat: str = ""
+    company: str = ""
+    city: str = ""
+    birthday: date | None = None
+    limit: int = Field(10, ge=1, le=50)
+
+
+class CandidateOut(Schema):
+    id: str
+    display_name: str
+    score: float = Field(description="0–1; 0.95 and above share an identifier")
+    reasons: list[str]
+
+
+class MatchOut(Schema):
+    candidates: list[CandidateOut]
+    hidden: int = Field(description="Matching contacts you may not see")
+
+
+@router.post("/contacts/match", response={200: MatchOut, **ERRORS}, summary="Who might this be?")
+def match_contacts(request: HttpRequest, payload: MatchIn) -> dict:
+    """Existing contacts that may be the person described: same phone, e-mail or WeChat ID,
+    or a similar name (any script or order) with the same company, city or birthday. Each
+    with a score and the reasons."""
+    candidates, hidden = identity.match_contacts(user=request.auth, **payload.dict())
+    return {"candidates": [identity.describe(c) for c in candidates], "hidden": hidden}
+
+
+DUPLICATE_THRESHOLD = 0.8
+
+
 @router.post("/contacts", response={201: ContactOut, **WRITE_ERRORS}, summary="Create a contact")
-def create_contact(request: HttpRequest, payload: ContactIn) -> Status:
+def create_contact(
+    request: HttpRequest, payload: ContactIn, on_duplicate: Literal["create", "error"] = "create"
+) -> Status:
+    """With `on_duplicate=error`, a contact that looks like an existing one (score 0.8 or
+    more, see /contacts/match) is not created: 409 `possible_duplicate` lists the candidates."""
     membership: Membership = request.auth
     require_add(membership, Contact.object_type)
+    if on_duplicate == "error":
+        points = {p.kind: p.value for p in payload.contact_points}
+        candidates, _hidden = identity.match_contacts(
+            user=membership, family_name=payload.family_name or "",
+            given_name=payload.given_name or "", full_name=payload.full_name or "",
+            phone=points.get("phone", ""), email=points.get("email", ""),
+            wechat=points.get("wechat", ""), birthday=payload.birthday,
+        )  # fmt: skip
+        strong = [identity.describe(c) for c in candidates if c.score >= DUPLICATE_THRESHOLD]
+        if strong:
+            raise PossibleDuplicate(strong)
     data = payload.dict(exclude={"owner", "team", "account_id", "contact_points", "addresses"})
     contact = services.create_contact(
         workspace=membership.workspace,

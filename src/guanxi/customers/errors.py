@@ -42,3 +42,20 @@ class DuplicateExternalId(Conflict):
 
     def extra(self) -> dict[str, Any]:
         return {"field": "external_id", "existing_id": self.existing_id}
+
+
+class PossibleDuplicate(Conflict):
+    """Creating with ``on_duplicate=error`` when existing contacts look like the new one."""
+
+    code = "possible_duplicate"
+    title = "The contact may exist already"
+
+    def __init__(self, candidates: list[dict[str, Any]]) -> None:
+        self.candidates = candidates
+        super().__init__(
+            f"{len(candidates)} existing contact(s) look like this one; "
+            "send on_duplicate=create to add it anyway."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"candidates": self.candidates}

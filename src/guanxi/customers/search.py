@@ -52,7 +52,7 @@ def _name_score(document: str, query: str) -> float:
 INFIX_MIN_LATIN = 4
 
 
-def _name_matches(model: type[Customer], user: Any, query: str) -> list[tuple[Customer, float]]:
+def name_matches(model: type[Customer], user: Any, query: str) -> list[tuple[Customer, float]]:
     condition = Q(search_document__startswith=query) | Q(search_document__contains=f" {query}")
     if normalize.has_han(query) or len(query) >= INFIX_MIN_LATIN:
         condition = Q(search_document__contains=query)
@@ -190,7 +190,7 @@ def search(*, user: Any, q: str, limit: int = 20) -> list[SearchResult]:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         for model in (Contact, Account):
-            for customer, score in _name_matches(model, user, query):
+            for customer, score in name_matches(model, user, query):
                 offer(customer, score, "name")
         for customer, score, matched in _point_matches(user, q):
             offer(customer, score, matched)

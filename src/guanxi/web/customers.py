@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from guanxi.customers import normalize, selectors
+from guanxi.customers import identity, normalize, selectors
 from guanxi.customers import services as customer_services
 from guanxi.customers.columns import custom_cell
 from guanxi.customers.errors import ContactPointClash
@@ -331,8 +331,9 @@ def customer_edit(request: HttpRequest, kind: str, public_id: str) -> HttpRespon
 
 @login_required
 def possible_duplicates(request: HttpRequest) -> HttpResponse:
-    """While a new customer is typed: who already has this phone or e-mail. (Identity
-    resolution will add fuzzy matches; exact contact points are certain ones.)"""
+    """While a new customer is typed: who already has this phone or e-mail (certain), and
+    for a contact, who might be the same person (similar name with the same company, city
+    or identifiers; scored, with the reasons)."""
     membership = _membership(request)
     region = membership.workspace.region or "CN"
     wanted = []
@@ -361,7 +362,20 @@ def possible_duplicates(request: HttpRequest) -> HttpResponse:
                 found.append((point, holder))
             else:
                 hidden += 1
-    return render(request, "web/customers/_duplicates.html", {"found": found, "hidden": hidden})
+    similar = []
+    family, given = request.GET.get("family_name", "").strip(), request.GET.get("given_name", "")
+    if family or given.strip():
+        candidates, _others = identity.match_contacts(
+            user=membership, family_name=family, given_name=given.strip(),
+            phone=request.GET.get("phone", ""), email=request.GET.get("email", ""), limit=5,
+        )  # fmt: skip
+        exact = {holder.pk for _point, holder in found if isinstance(holder, Contact)}
+        similar = [c for c in candidates if c.contact.pk not in exact]
+    return render(
+        request,
+        "web/customers/_duplicates.html",
+        {"found": found, "hidden": hidden, "similar": similar},
+    )
 
 
 # --- inline editing of one field on the record page -------------------------------------------
