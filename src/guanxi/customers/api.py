@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from guanxi.customers import columns, exports, identity, search, selectors, services
+from guanxi.customers import columns, exports, identity, merging, search, selectors, services
 from guanxi.customers.errors import PossibleDuplicate
 from guanxi.customers.models import (
     Account,
@@ -20,6 +20,7 @@ from guanxi.customers.models import (
     ContactPoint,
     Customer,
     LifecycleStage,
+    Merge,
 )
 from guanxi.customers.panels import render_panels
 from guanxi.platform.apiframework import CursorPage, Problem, keyset_page, with_etag
@@ -602,6 +603,54 @@ def match_contacts(request: HttpRequest, payload: MatchIn) -> dict:
     with a score and the reasons."""
     candidates, hidden = identity.match_contacts(user=request.auth, **payload.dict())
     return {"candidates": [identity.describe(c) for c in candidates], "hidden": hidden}
+
+
+class MergeIn(Schema):
+    survivor_id: str
+    merged_ids: list[str] = Field(min_length=1)
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Field -> id of the contact whose value to keep (default: the survivor's, "
+        "or the most recently updated merged contact's where the survivor has none).",
+    )
+
+
+class MergeOut(Schema):
+    id: str
+    survivor_id: str
+    merged_ids: list[str]
+    fields: dict[str, str]
+    created_at: datetime
+    undone_at: datetime | None
+
+
+def _merge_out(merge: Merge) -> dict[str, Any]:
+    ids = dict(Contact._base_manager.filter(pk__in=[merge.survivor_id, *merge.merged_ids])
+               .values_list("pk", "public_id"))  # fmt: skip
+    return {"id": merge.public_id, "survivor_id": ids[merge.survivor_id],
+            "merged_ids": [ids[pk] for pk in merge.merged_ids], "fields": merge.fields,
+            "created_at": merge.created_at, "undone_at": merge.undone_at}  # fmt: skip
+
+
+@router.post("/contacts/merge", response={201: MergeOut, **WRITE_ERRORS}, summary="Merge contacts")
+def merge_contacts(request: HttpRequest, payload: MergeIn) -> Status:
+    """Merge duplicates into the survivor: its fields as chosen, and everything that hangs
+    on the others (contact points, addresses, accounts, tags, timeline, activities) moved
+    onto it. Needs "change" on every contact. Undo with POST /merges/{id}/undo."""
+    survivor = _contact(request, payload.survivor_id, action="change")
+    merged = [_contact(request, pk, action="change") for pk in payload.merged_ids]
+    merge = merging.merge_contacts(
+        membership=request.auth, survivor=survivor, merged=merged, fields=payload.fields
+    )
+    return Status(201, _merge_out(merge))
+
+
+@router.post("/merges/{merge_id}/undo", response={200: MergeOut, **WRITE_ERRORS}, summary="Unmerge")
+def undo_merge(request: HttpRequest, merge_id: str) -> dict:
+    """The merged contacts come back with what was theirs; the survivor's fields as before."""
+    merge = get_visible_or_404(Merge, user=request.auth, public_id=merge_id, action="change")
+    merging.unmerge(membership=request.auth, merge=merge)
+    return _merge_out(merge)
 
 
 DUPLICATE_THRESHOLD = 0.8

@@ -12,6 +12,7 @@ class CustomersConfig(AppConfig):
 
         from guanxi.customers import (
             fts,
+            merging,  # noqa: F401  (registers what a merge moves)
             permissions,  # noqa: F401  (registers object types)
         )
         from guanxi.customers.services import create_default_stages

@@ -480,3 +480,27 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}:{self.line} {self.outcome}"
+
+
+class Merge(WorkspaceModel):
+    """Contacts merged into one, with everything needed to take it back: the survivor's
+    fields before, each merged contact's id, and what moved from each (per participant:
+    contact points, addresses, account links, tags, and what other apps registered)."""
+
+    survivor = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="+")
+    merged_ids = models.JSONField(default=list)  # primary keys of the merged contacts
+    fields = models.JSONField(default=dict, blank=True)  # field -> public id it came from
+    survivor_before = models.JSONField(default=dict, blank=True)
+    moved = models.JSONField(default=dict, blank=True)  # merged pk -> participant -> [ids]
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    public_id_prefix = "mrg"
+    object_type = "customers.merge"
+    owner_field = "created_by"
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+
+    def __str__(self) -> str:
+        return f"{self.merged_ids} → {self.survivor_id}"

@@ -48,3 +48,12 @@ register_object_type(
         fallback={"view": OWN, "add": OWN, "change": OWN},
     )
 )
+register_object_type(
+    ObjectType(
+        key="customers.merge",
+        label=_("Merge"),
+        actions=("view", "change"),
+        # merging needs "change" on every contact involved; the record is its author's
+        fallback={"view": OWN, "change": OWN},
+    )
+)

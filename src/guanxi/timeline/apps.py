@@ -19,3 +19,8 @@ class TimelineConfig(AppConfig):
         register_panel(Panel("timeline", _("Timeline"), 20, timeline_panel))
         register_owner_listener(services.note_owner_change)
         register_handover_participant("activities", services.reassign_open_activities)
+        from guanxi.customers.merging import move_model, register_merge_participant
+        from guanxi.timeline.models import Activity, Interaction
+
+        register_merge_participant("interactions", *move_model(Interaction, "contact"))
+        register_merge_participant("activities", *move_model(Activity, "contact"))
