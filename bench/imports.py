@@ -82,16 +82,27 @@ def run_import(path: Path, workspace: str, *extra: str) -> tuple[dict, float, fl
 
 def kill_and_resume(path: Path, workspace: Workspace, slug: str, prefix: str) -> dict:
     """Start an import, SIGKILL it once some batches are in, resume it, count."""
+    before = (
+        ImportJob.objects.for_workspace(workspace)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+        or 0
+    )
     child = subprocess.Popen(
         guanxi("import", str(path), "--workspace", slug, "--policy", "skip"),
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     job = None
-    while job is None or job.checkpoint < 5000:
+    while job is None or job.checkpoint < 2000:
         time.sleep(0.5)
-        job = ImportJob.objects.for_workspace(workspace).order_by("-id").first()
+        job = (
+            ImportJob.objects.for_workspace(workspace).filter(id__gt=before).order_by("-id").first()
+        )
         if child.poll() is not None:
-            raise SystemExit("the import ended before it could be killed; use more --rows")
+            raise SystemExit(
+                f"the import ended before it could be killed: {child.stderr.read()[-2000:]}"
+            )
     child.send_signal(signal.SIGKILL)
     child.wait()
     job.refresh_from_db()

@@ -194,6 +194,7 @@ def test_possible_duplicates_while_typing(workspace, rep, contacts):
     client = browser(rep)
     shown = client.get("/duplicates/", {"phone": "+86 138-0013-8000", "email": ""})
     assert "张伟0" in shown.content.decode()
+    assert "The phone is saved as +8613800138000." in shown.content.decode()
     other = make_member(workspace=workspace, role_key="sales_rep", username="other.rep")
     hidden = browser(other).get("/duplicates/", {"phone": "13800138000"}).content.decode()
     assert "张伟0" not in hidden and "1 customer you cannot see" in hidden

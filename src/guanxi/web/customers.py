@@ -336,7 +336,7 @@ def possible_duplicates(request: HttpRequest) -> HttpResponse:
     or identifiers; scored, with the reasons)."""
     membership = _membership(request)
     region = membership.workspace.region or "CN"
-    wanted = []
+    wanted, saved_as = [], []
     for kind in ("phone", "email"):
         value = request.GET.get(kind, "").strip()
         if not value:
@@ -349,6 +349,8 @@ def possible_duplicates(request: HttpRequest) -> HttpResponse:
             continue
         key = normalize.email_match_key(normalized) if kind == "email" else normalized
         wanted.append((kind, key))
+        if normalized != value:
+            saved_as.append((kind, normalized))
     found, hidden = [], 0
     for kind, key in wanted:
         points = (
@@ -374,7 +376,7 @@ def possible_duplicates(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/customers/_duplicates.html",
-        {"found": found, "hidden": hidden, "similar": similar},
+        {"found": found, "hidden": hidden, "similar": similar, "saved_as": saved_as},
     )
 
 
