@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
 
 from guanxi.customers import normalize
-from guanxi.customers.models import AccountContact, Contact, ContactPoint
+from guanxi.customers.models import Account, AccountContact, Contact, ContactPoint
 from guanxi.customers.search import name_matches
 
 CANDIDATES = 50
@@ -50,6 +50,19 @@ def _forms(name: str) -> set[tuple[str, str]]:
         words = text.split()
         words_list = [words, list(reversed(words))]
     return {("".join(words), "".join(w[0] for w in words)) for words in words_list if words}
+
+
+def _name_queries(name: str) -> list[str]:
+    """At most two searches find a name in every script: as typed (a Latin query also finds
+    Han records by their pinyin) and, for Han input, its spaced pinyin (for records written
+    in Latin letters)."""
+    text = normalize.normalize_query(name)
+    queries = [text] if text else []
+    if normalize.has_han(text):
+        spaced = [t for t in normalize.name_search_terms(text, personal=True)
+                  if t.isascii() and " " in t]  # fmt: skip
+        queries += spaced[:1]
+    return queries
 
 
 def name_similarity(a: str, b: str) -> float:
@@ -105,18 +118,23 @@ def match_contacts(
             entry.identifier = entry.identifier or kind
             entry.reasons.append({"phone": _("same phone %(v)s"), "email": _("same e-mail %(v)s"),
                                   "wechat": _("same WeChat ID %(v)s")}[kind] % {"v": normalized})  # fmt: skip
-    # 2. the same name, in any written form
-    if name:
-        queries = {normalize.normalize_query(name)}
-        queries |= {letters for letters, _initials in _forms(name) if len(letters) >= 3}
-        for query in queries:
+    # 2. the same name, in any written form — when no identifier answered already: a person
+    #    found by their phone needs no search among their namesakes
+    identified = any(c.identifier for c in found.values())
+    if name and not identified:
+        for query in _name_queries(name):
             for contact, _rank in name_matches(Contact, user, query)[:CANDIDATES]:
                 candidate(contact)
-    # 3. the people of a company of that name (typos in the person's name are caught here)
-    if company.strip():
-        links = AccountContact.objects.for_workspace(workspace).filter(
-            account__name__iexact=company.strip(), account__deleted_at__isnull=True
-        )
+    # 3. the people of a company of that name (typos in the person's name are caught here);
+    #    the company is found through the search index, then its people by their link
+    if company.strip() and not identified:
+        wanted = normalize.normalize_query(company)
+        accounts = [
+            account.pk
+            for account, _rank in name_matches(Account, user, wanted)[:CANDIDATES]
+            if normalize.normalize_query(account.name) == wanted
+        ]
+        links = AccountContact.objects.for_workspace(workspace).filter(account_id__in=accounts)
         people = visible.filter(pk__in=links.values("contact_id")[:CANDIDATES])
         for contact in people:
             candidate(contact)
