@@ -250,31 +250,12 @@ def create_user(request: HttpRequest, payload: MemberCreate) -> Status:
     role = _role_by_key(membership, payload.role)
     team = _team_by_id(membership, payload.team)
     manager = _manager_by_id(membership, payload.manager)
-    new_member = _create_member(membership, payload, role=role, team=team, manager=manager)
+    new_member = services.create_member(
+        workspace=membership.workspace, username=payload.username, password=payload.password,
+        email=payload.email, first_name=payload.first_name, last_name=payload.last_name,
+        role=role, team=team, manager=manager, by=membership.user,
+    )  # fmt: skip
     return Status(201, _member_out(new_member))
-
-
-def _create_member(
-    membership: Membership, payload: MemberCreate, *, role: Role, team: Any, manager: Any
-) -> Membership:
-    from django.db import transaction
-
-    with transaction.atomic():
-        user = services.create_user(
-            username=payload.username,
-            password=payload.password,
-            email=payload.email,
-            first_name=payload.first_name,
-            last_name=payload.last_name,
-        )
-        return services.add_member(
-            workspace=membership.workspace,
-            user=user,
-            role=role,
-            team=team,
-            manager=manager,
-            by=membership.user,
-        )
 
 
 # One record by id is the most frequent read: its SQL is compiled once per visibility.

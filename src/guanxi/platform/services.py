@@ -378,6 +378,20 @@ def add_member(
     return membership
 
 
+@transaction.atomic
+def create_member(
+    *, workspace: Workspace, username: str, role: Role, password: str | None = None,
+    email: str = "", first_name: str = "", last_name: str = "", team: Team | None = None,
+    manager: Membership | None = None, by: User | None = None,
+) -> Membership:  # fmt: skip
+    """A new user and their membership, together or not at all."""
+    user = create_user(
+        username=username, password=password, email=email, first_name=first_name,
+        last_name=last_name,
+    )  # fmt: skip
+    return add_member(workspace=workspace, user=user, role=role, team=team, manager=manager, by=by)
+
+
 def _move_subtree(membership: Membership, manager: Membership | None) -> None:
     """Re-root ``membership`` and everyone under it below ``manager`` in one UPDATE."""
     old_path = membership.path

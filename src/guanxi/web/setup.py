@@ -18,7 +18,6 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -186,30 +185,17 @@ def _create_member(request: HttpRequest, membership: Membership, form: NewMember
     data = form.cleaned_data
     workspace_id = membership.workspace_id
 
-    def write() -> Membership:
-        with transaction.atomic():
-            user = platform.create_user(
-                username=data["username"],
-                password=data["password"] or None,
-                email=data["email"],
-                first_name=data["first_name"],
-                last_name=data["last_name"],
-            )
-            return platform.add_member(
-                workspace=membership.workspace,
-                user=user,
-                role=Role.objects.for_workspace(workspace_id).get(key=data["role"]),
-                team=Team.objects.for_workspace(workspace_id)
-                .filter(public_id=data["team"])
-                .first(),
-                manager=Membership.objects.for_workspace(workspace_id)
-                .filter(public_id=data["manager"])
-                .first(),
-                by=request.user,
-            )
-
     try:
-        created = write()
+        created = platform.create_member(
+            workspace=membership.workspace, username=data["username"],
+            password=data["password"] or None, email=data["email"],
+            first_name=data["first_name"], last_name=data["last_name"],
+            role=Role.objects.for_workspace(workspace_id).get(key=data["role"]),
+            team=Team.objects.for_workspace(workspace_id).filter(public_id=data["team"]).first(),
+            manager=Membership.objects.for_workspace(workspace_id)
+            .filter(public_id=data["manager"]).first(),
+            by=request.user,
+        )  # fmt: skip
     except ValidationFailed as exc:
         form.add_service_errors(exc.errors)
         return False
