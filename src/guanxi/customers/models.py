@@ -504,3 +504,169 @@ class Merge(WorkspaceModel):
 
     def __str__(self) -> str:
         return f"{self.merged_ids} → {self.survivor_id}"
+
+
+class ImportTemplate(WorkspaceModel):
+    """A saved column mapping — headers to fields with their transforms, defaults for empty
+    cells and the policy for matching rows — offered again for files of the same shape.
+    Private to its author unless shared with the workspace."""
+
+    kind = models.CharField(_("type"), max_length=20, choices=ImportJob.Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    mapping = models.JSONField(default=dict, blank=True)  # header -> {"field", "transform"}
+    defaults = models.JSONField(default=dict, blank=True)  # field -> value for empty cells
+    policy = models.CharField(
+        _("when a row matches a customer"), max_length=10, choices=ImportJob.Policy.choices,
+        default=ImportJob.Policy.SKIP,
+    )  # fmt: skip
+    is_shared = models.BooleanField(_("shared with the workspace"), default=False)
+
+    public_id_prefix = "imt"
+    object_type = "customers.importtemplate"
+    owner_field = "created_by"
+
+    class Meta:
+        verbose_name = _("import template")
+        verbose_name_plural = _("import templates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "kind", "name"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="importtemplate_unique_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExportJob(WorkspaceModel):
+    """A large export written in the background to a file its author downloads later: which
+    list (the filters and columns as the list had them), in what format, how far it got."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("type"), max_length=20, choices=ImportJob.Kind.choices)
+    file_format = models.CharField(_("format"), max_length=10)
+    params = models.JSONField(default=dict, blank=True)  # filters, view, ids, columns
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(_("file"), max_length=300, blank=True)
+    file_path = models.CharField(max_length=500, blank=True, editable=False)
+    file_size = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    public_id_prefix = "exp"
+    object_type = "customers.exportjob"
+    owner_field = "created_by"
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+
+    def __str__(self) -> str:
+        return self.file_name or self.public_id
+
+
+class IdentitySettings(WorkspaceModel):
+    """How a workspace treats proposed duplicates: pairs the batch model scores at or above
+    ``review_threshold`` go to the review queue; pairs that share an identifier (phone,
+    e-mail, messaging id) and score at or above ``auto_merge_threshold`` are merged without
+    review — never, while that threshold is empty."""
+
+    review_threshold = models.FloatField(_("propose pairs from this probability"), default=0.9)
+    auto_merge_threshold = models.FloatField(
+        _("merge pairs sharing an identifier from this probability"), null=True, blank=True
+    )
+
+    public_id_prefix = "ids"
+    object_type = "customers.identitysettings"
+
+    class Meta:
+        verbose_name = _("identity settings")
+        verbose_name_plural = _("identity settings")
+        constraints = [
+            models.UniqueConstraint(fields=["workspace"], name="identitysettings_one_per_workspace")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.review_threshold}/{self.auto_merge_threshold}"
+
+
+class DedupeRun(WorkspaceModel):
+    """One scan of a workspace's contacts for duplicates: the model trained on them, the
+    pairs it proposed (``DuplicatePair``), and the counts."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    threshold = models.FloatField(default=0.9)
+    counts = models.JSONField(default=dict, blank=True)  # contacts, pairs, clusters, merged
+    model = models.JSONField(default=dict, blank=True)  # the trained model, as Splink saves it
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    public_id_prefix = "ddr"
+    object_type = "customers.deduperun"
+    owner_field = "created_by"
+
+    class Meta:
+        verbose_name = _("duplicate scan")
+        verbose_name_plural = _("duplicate scans")
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class DuplicatePair(WorkspaceModel):
+    """Two contacts a scan thinks are one person (``contact_a`` has the lower key), the
+    cluster they fall in, the probability, the evidence, and what a reviewer made of it.
+    A rejected pair is not proposed again by later scans."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("To review")
+        MERGED = "merged", _("Merged")
+        AUTO_MERGED = "auto_merged", _("Merged automatically")
+        REJECTED = "rejected", _("Not the same")
+
+    run = models.ForeignKey(DedupeRun, on_delete=models.CASCADE, related_name="pairs")
+    contact_a = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    contact_b = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    cluster = models.CharField(max_length=40)
+    score = models.FloatField()
+    reasons = models.JSONField(default=list, blank=True)
+    identifier = models.CharField(max_length=20, blank=True)  # the identifier both share
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED)
+    merge = models.ForeignKey(Merge, null=True, blank=True, on_delete=models.SET_NULL)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    public_id_prefix = "dup"
+    object_type = "customers.duplicatepair"
+
+    class Meta:
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "contact_a", "contact_b"], name="duplicatepair_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "status", "score"], name="duplicatepair_queue"),
+            models.Index(fields=["run", "cluster"], name="duplicatepair_cluster"),
+            models.Index(fields=["contact_b"], name="duplicatepair_contact_b"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_a_id} ~ {self.contact_b_id} {self.score:.3f}"

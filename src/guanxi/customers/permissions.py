@@ -57,3 +57,47 @@ register_object_type(
         fallback={"view": OWN, "change": OWN},
     )
 )
+register_object_type(
+    ObjectType(
+        key="customers.importtemplate",
+        label=_("Import template"),
+        actions=("view", "add", "change", "delete"),
+        # one's own templates; shared ones are offered to everyone who may import
+        fallback={"view": OWN, "add": OWN, "change": OWN, "delete": OWN},
+    )
+)
+register_object_type(
+    ObjectType(
+        key="customers.exportjob",
+        label=_("Export file"),
+        actions=("view", "add"),
+        # the file is its author's; what goes into it follows "export" on the customers
+        fallback={"view": OWN, "add": OWN},
+    )
+)
+DATA_STEWARDS = {"sales_manager", "marketer", "service_manager"}
+register_object_type(
+    ObjectType(
+        key="customers.deduperun",
+        label=_("Duplicate scan"),
+        actions=("view", "add"),
+        defaults={role: {"view": ALL, "add": ALL} for role in DATA_STEWARDS},
+    )
+)
+register_object_type(
+    ObjectType(
+        key="customers.duplicatepair",
+        label=_("Possible duplicate"),
+        actions=("view", "change"),
+        # reviewing also needs the contacts: both visible, "change" on both to merge
+        defaults={role: {"view": ALL, "change": ALL} for role in DATA_STEWARDS},
+    )
+)
+register_object_type(
+    ObjectType(
+        key="customers.identitysettings",
+        label=_("Duplicate rules"),
+        actions=("view", "change"),
+        defaults={role: {"view": ALL} for role in DATA_STEWARDS},
+    )
+)
