@@ -3,6 +3,7 @@
 from guanxi import __version__
 from guanxi.customers.api import router as customers_router
 from guanxi.customers.imports.api import router as imports_router
+from guanxi.customers.imports.templates_api import router as import_templates_router
 from guanxi.platform.api import router as platform_router
 from guanxi.platform.apiframework import create_api
 from guanxi.timeline.api import router as timeline_router
@@ -24,5 +25,7 @@ api = create_api(
 )
 api.add_router("/", platform_router)
 api.add_router("/", customers_router)
+# before the imports router: /imports/templates is not an import id
+api.add_router("/", import_templates_router)
 api.add_router("/", imports_router)
 api.add_router("/", timeline_router)
