@@ -46,3 +46,19 @@ class GuanxiCommand(BaseCommand):
         if membership is None:
             raise fail(f"user {username!r} is not a member of workspace {workspace.slug!r}")
         return membership
+
+    def acting_member(self, workspace: Workspace, username: str | None) -> Membership:
+        """Who a command acts as: the named user, else the workspace's first administrator
+        (their rights apply to what the command reads and writes)."""
+        if username:
+            return self.membership(workspace, username)
+        admin = (
+            Membership.objects.for_workspace(workspace)
+            .filter(role__key="administrator", is_active=True)
+            .select_related("user", "workspace")
+            .order_by("id")
+            .first()
+        )
+        if admin is None:
+            raise fail("the workspace has no administrator; name the user with --user")
+        return admin
