@@ -2,6 +2,7 @@
 
 from guanxi import __version__
 from guanxi.customers.api import router as customers_router
+from guanxi.customers.export_jobs_api import router as export_jobs_router
 from guanxi.customers.imports.api import router as imports_router
 from guanxi.customers.imports.templates_api import router as import_templates_router
 from guanxi.platform.api import router as platform_router
@@ -25,6 +26,7 @@ api = create_api(
 )
 api.add_router("/", platform_router)
 api.add_router("/", customers_router)
+api.add_router("/", export_jobs_router)
 # before the imports router: /imports/templates is not an import id
 api.add_router("/", import_templates_router)
 api.add_router("/", imports_router)

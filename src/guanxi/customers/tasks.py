@@ -21,3 +21,22 @@ def hand_over_job(*, workspace_id: int, from_user_id: int, to_user_id: int, by_i
             to_user=users[to_user_id],
             by=users[by_id],
         )
+
+
+@task()
+def run_export_job(*, job_id: int) -> dict:
+    """Write a queued export's file; running it again starts the file over."""
+    from guanxi.customers import export_jobs
+    from guanxi.customers.models import ExportJob
+
+    job = ExportJob.objects.dangerously_all_workspaces().get(pk=job_id)
+    job = export_jobs.run(job)
+    return {"status": job.status, "rows": job.rows}
+
+
+@task()
+def remove_old_export_files() -> dict:
+    """Delete export files older than ``EXPORT_KEEP_DAYS`` (also `guanxi prune_exports`)."""
+    from guanxi.customers import export_jobs
+
+    return {"removed": export_jobs.remove_old_files()}

@@ -12,6 +12,7 @@ from guanxi.settings.env import (
     ConfigurationError,
     ensure_home,
     env_bool,
+    env_int,
     env_list,
     env_str,
     guanxi_home,
@@ -180,6 +181,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Lists longer than this export in the background; their files are kept this many days.
+EXPORT_BACKGROUND_ROWS = env_int("GUANXI_EXPORT_BACKGROUND_ROWS", 50_000)
+EXPORT_KEEP_DAYS = env_int("GUANXI_EXPORT_KEEP_DAYS", 7)
 
 LOGGING = {
     "version": 1,

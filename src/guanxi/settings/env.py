@@ -30,6 +30,16 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ConfigurationError(f"{name}={raw!r}: expected one of true/false/1/0/yes/no/on/off")
 
 
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw.strip().replace("_", ""))
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r}: expected a whole number") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from guanxi.customers import exports, selectors
+from guanxi.customers import export_jobs, exports, selectors
 from guanxi.customers import services as customer_services
 from guanxi.customers.columns import (
     CUSTOM_PREFIX,
@@ -79,11 +79,11 @@ def _bounds(day: date | None, *, end: bool) -> datetime | None:
     return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=zone)
 
 
-def _filtered(
-    request: HttpRequest, model: type, membership: Membership, definitions: list[CustomField],
-    action: str = "view",
-) -> tuple[QuerySet, dict]:  # fmt: skip
-    """The list's rows the user may see (or export), with the query string's filters."""
+def _filter_args(
+    request: HttpRequest, definitions: list[CustomField]
+) -> tuple[dict[str, Any], dict]:  # fmt: skip
+    """The query string's filters as ``selectors.filter_customers`` takes them, and as the
+    page shows them."""
     get = request.GET
     filters: dict[str, Any] = {key: get.get(key, "").strip() for key in FILTER_KEYS}
     days = {key: query_date(filters[key]) for key in DATE_KEYS}
@@ -95,20 +95,29 @@ def _filtered(
         for d in definitions
         if get.get(CUSTOM_PREFIX + d.key, "").strip()
     }
-    queryset = selectors.filter_customers(
-        model.objects.visible_to(membership, action),
-        owner=request.user.get_username() if owner == "me" else owner or None,
-        lifecycle_stage=filters["stage"] or None,
-        value_tier=filters["tier"] or None,
-        team=filters["team"] or None,
-        tag=filters["tag"] or None,
-        created_after=_bounds(days["created_since"], end=False),
-        created_before=_bounds(days["created_until"], end=True),
-        updated_after=_bounds(days["updated_since"], end=False),
-        updated_before=_bounds(days["updated_until"], end=True),
-        custom=custom,
-    )
+    args = {
+        "owner": request.user.get_username() if owner == "me" else owner or None,
+        "lifecycle_stage": filters["stage"] or None,
+        "value_tier": filters["tier"] or None,
+        "team": filters["team"] or None,
+        "tag": filters["tag"] or None,
+        "created_after": _bounds(days["created_since"], end=False),
+        "created_before": _bounds(days["created_until"], end=True),
+        "updated_after": _bounds(days["updated_since"], end=False),
+        "updated_before": _bounds(days["updated_until"], end=True),
+        "custom": custom,
+    }
     filters["custom"] = custom
+    return args, filters
+
+
+def _filtered(
+    request: HttpRequest, model: type, membership: Membership, definitions: list[CustomField],
+    action: str = "view",
+) -> tuple[QuerySet, dict]:  # fmt: skip
+    """The list's rows the user may see (or export), with the query string's filters."""
+    args, filters = _filter_args(request, definitions)
+    queryset = selectors.filter_customers(model.objects.visible_to(membership, action), **args)
     return queryset, filters
 
 
@@ -257,14 +266,46 @@ def customer_filters(request: HttpRequest, kind: str) -> HttpResponse:
 # --- export -----------------------------------------------------------------------------------
 @login_required
 def customer_export(request: HttpRequest, kind: str) -> HttpResponse:
-    """The list as it is filtered, with its columns, as CSV, XLSX or vCard; streamed."""
+    """The list as it is filtered, with its columns, as CSV, XLSX or vCard: streamed, or —
+    asked for (``background=1``) or longer than ``EXPORT_BACKGROUND_ROWS`` — written in the
+    background and downloaded from the exports page."""
     model = KINDS[kind]
     membership = membership_of(request)
     if not may(membership, "export", model):
         raise PermissionDenied
     definitions = _definitions(membership, model)
     queryset, _filters = _filtered(request, model, membership, definitions, action="export")
+    limit = export_jobs.background_rows()
+    if request.GET.get("background") == "1" or (
+        queryset.order_by().values("pk")[: limit + 1].count() > limit
+    ):
+        return _export_in_background(request, kind, membership, definitions)
     return _export(request, kind, membership, queryset, definitions, request.GET.get("format"))
+
+
+def _export_in_background(
+    request: HttpRequest, kind: str, membership: Membership, definitions: list[CustomField]
+) -> HttpResponse:
+    args, _filters = _filter_args(request, definitions)
+    available = available_columns(kind, definitions)
+    query = request.GET.copy()
+    query.pop("background", None)
+    try:
+        export_jobs.start_export(
+            membership=membership, kind=kind, fmt=request.GET.get("format") or "csv",
+            filters=args, custom=args["custom"],
+            columns=_chosen_columns(request, membership, kind, available),
+            query=query.urlencode(),
+        )  # fmt: skip
+    except GuanxiError as exc:
+        messages.error(request, str(exc))
+        return redirect("web:customer_list", kind)
+    messages.success(
+        request,
+        _("The list is being exported in the background; you will be notified when the file "
+          "is ready to download here."),
+    )  # fmt: skip
+    return redirect("web:export_list")
 
 
 def _export(

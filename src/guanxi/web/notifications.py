@@ -53,6 +53,8 @@ def _target(request: HttpRequest, notification: Notification) -> str:
         if public_id == "mine":
             return reverse("web:customer_list", args=[what]) + "?owner=me"
         return reverse("web:customer_detail", args=[what, public_id])
+    if what == "export":
+        return reverse("web:export_list")
     if what == "activity":
         activity = (
             Activity.objects.visible_to(membership, "view")

@@ -7,6 +7,7 @@ from guanxi.web import (
     calendar,
     customer_lists,
     customers,
+    exports,
     imports,
     notifications,
     quicklog,
@@ -131,6 +132,12 @@ urlpatterns = [
         r"^notifications/(?P<public_id>ntf_[0-9a-z]{26})/$",
         notifications.open_notification,
         name="notification_open",
+    ),
+    path("exports/", exports.export_list, name="export_list"),
+    re_path(
+        r"^exports/(?P<public_id>exp_[0-9a-z]{26})/download/$",
+        exports.export_download,
+        name="export_download",
     ),
     path("imports/", imports.import_list, name="import_list"),
     re_path(
