@@ -77,10 +77,11 @@ def public_id(prefix: str, millis: int, randomness: int) -> str:
 
 
 class Table:
-    """Column order and per-row defaults of one model's table."""
+    """Column order and per-row defaults of one model's table; with ``auto_pk`` the primary
+    key is left out and the database numbers the rows (history rows, link tables)."""
 
-    def __init__(self, model: type[models.Model]) -> None:
-        fields = model._meta.concrete_fields
+    def __init__(self, model: type[models.Model], *, auto_pk: bool = False) -> None:
+        fields = [f for f in model._meta.concrete_fields if not (auto_pk and f.primary_key)]
         self.model = model
         self.name = model._meta.db_table
         self.columns = [f.column for f in fields]
@@ -131,6 +132,48 @@ class Writer:
             cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table.name}"')
             return cursor.fetchone()[0] + 1
 
+    def new_ids(self, table: Table, count: int) -> list[int]:
+        """``count`` primary keys for rows about to be written in the current transaction,
+        safe while others insert into the table too (imports beside everyday work)."""
+        if count == 0:
+            return []
+        with connection.cursor() as cursor:
+            if self.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    [table.name, count],
+                )
+                return [row[0] for row in cursor.fetchall()]
+            # SQLite has one writer at a time: the UPDATE takes the write lock, and
+            # sqlite_sequence (AUTOINCREMENT) never hands out a number twice.
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT %s, 0 WHERE NOT EXISTS"
+                " (SELECT 1 FROM sqlite_sequence WHERE name = %s)",
+                [table.name, table.name],
+            )
+            cursor.execute(
+                f"UPDATE sqlite_sequence SET seq = max(seq, (SELECT COALESCE(MAX(id), 0)"
+                f' FROM "{table.name}")) + %s WHERE name = %s',
+                [count, table.name],
+            )
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table.name])
+            last = cursor.fetchone()[0]
+            return list(range(last - count + 1, last + 1))
+
+    def insert(self, table: Table, rows: list[list[Any]]) -> None:
+        """Rows into the table within the caller's transaction."""
+        if not rows:
+            return
+        columns = ", ".join(f'"{c}"' for c in table.columns)
+        if self.vendor == "postgresql":
+            sql = f'COPY "{table.name}" ({columns}) FROM STDIN'
+            with self.raw.cursor() as cursor, cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in table.columns)
+            self.raw.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', rows)
+
     def write(self, table: Table, rows: Iterable[list[Any]], *, expected: int) -> int:
         """Write the rows in chunks; returns the count.
 
@@ -150,24 +193,13 @@ class Writer:
 
     def _write_chunks(self, table: Table, rows: Iterable[list[Any]]) -> int:
         written = 0
-        columns = ", ".join(f'"{c}"' for c in table.columns)
         iterator = iter(rows)
         while True:
             chunk = [row for _, row in zip(range(CHUNK), iterator, strict=False)]
             if not chunk:
                 return written
             with transaction.atomic():
-                if self.vendor == "postgresql":
-                    with self.raw.cursor() as cursor:
-                        sql = f'COPY "{table.name}" ({columns}) FROM STDIN'
-                        with cursor.copy(sql) as copy:
-                            for row in chunk:
-                                copy.write_row(row)
-                else:
-                    marks = ", ".join("?" for _ in table.columns)
-                    self.raw.executemany(
-                        f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', chunk
-                    )
+                self.insert(table, chunk)
             written += len(chunk)
 
     def _smaller_than(self, table: Table, count: int) -> bool:

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,9 @@ from django.utils.translation import gettext as _
 
 from guanxi.customers import normalize, services
 from guanxi.customers.errors import ContactPointClash, DuplicateExternalId
+from guanxi.customers.generate import Writer
+from guanxi.customers.imports import bulk, readers
 from guanxi.customers.imports import mapping as mappings
-from guanxi.customers.imports import readers
 from guanxi.customers.models import (
     Account,
     AccountContact,
@@ -51,6 +53,7 @@ ERROR_SAMPLE = 1000
 MODELS = {"contacts": Contact, "accounts": Account}
 POINT_FIELDS = (("phone", "phone"), ("phone2", "phone"), ("email", "email"),
                 ("email2", "email"), ("wechat", "wechat"), ("qq", "qq"))  # fmt: skip
+POINT_KINDS = dict(POINT_FIELDS)
 ADDRESS_FIELDS = ("street", "district", "city", "region", "postcode", "country")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y",
                 "%Y年%m月%d日", "%d.%m.%Y")  # fmt: skip
@@ -190,6 +193,14 @@ class Prepared:
         return {(point.kind, key) for _f, point, _v, key, _d in self.normalized_points}
 
     @property
+    def ordered_keys(self) -> list[tuple[str, str]]:
+        """External id first, then the contact points in column order (how matches are
+        looked for)."""
+        external = self.fields.get("external_id")
+        points = [(point.kind, key) for _f, point, _v, key, _d in self.normalized_points]
+        return [("external_id", external), *points] if external else points
+
+    @property
     def keys(self) -> set[tuple[str, str]]:
         """What identifies the row's customer: external id and contact points."""
         external = self.fields.get("external_id")
@@ -209,9 +220,13 @@ class Context:
             self.stages[stage.key.lower()] = stage.key
             self.stages[stage.name.lower()] = stage.key
         self.owners: dict[str, User | None] = {}
-        self.accounts: dict[str, Account] = {}
+        self.accounts: dict[str, int] = {}  # company name -> account id
         self.teams: dict[int, int | None] = {}
         self.stage_ids: dict[str | None, int | None] = {}
+
+    @cached_property
+    def writer(self) -> Writer:
+        return Writer()
 
     def team_of(self, user: User) -> int | None:
         if user.pk not in self.teams:
@@ -273,23 +288,18 @@ def prepare(row: dict[str, str], ctx: Context) -> Prepared:
                               "value": values.get(name, ""), "message": str(message)})  # fmt: skip
 
     for name, value in values.items():
-        if name in ("phone", "phone2", "email", "email2", "wechat", "qq"):
-            kind = dict(POINT_FIELDS)[name]
+        if name in POINT_KINDS:
+            kind = POINT_KINDS[name]
             try:
-                normalized, extra = normalize.normalize_contact_value(
-                    kind=kind, value=value, region=ctx.region
-                )
+                normalized, key, digits = bulk.normalize_point(kind, value, ctx.region)
             except normalize.InvalidContactValue as exc:
                 error(name, exc.reason)
                 continue
             point = ContactPointInput(kind=kind, value=value)
-            key = normalize.email_match_key(normalized) if kind == "email" else normalized
             if any(k == (kind, key) for k in result.point_keys):
                 continue  # the same number in two columns
             result.points.append((name, point))
-            result.normalized_points.append(
-                (name, point, normalized, key, extra.get("national_digits", "")[::-1])
-            )
+            result.normalized_points.append((name, point, normalized, key, digits))
         elif name in ADDRESS_FIELDS:
             continue
         elif name == "tags":
@@ -346,6 +356,14 @@ def prepare(row: dict[str, str], ctx: Context) -> Prepared:
             city=values.get("city", ""), region=values.get("region", ""),
             postcode=values.get("postcode", ""), is_primary=True,
         )  # fmt: skip
+        try:
+            services._clean_address(result.address, path="address")
+        except ValidationFailed as exc:
+            for path, message in exc.errors:
+                name = "country" if path.endswith("country") else "street"
+                if name == "street" and name not in result.columns:
+                    name = next((n for n in ADDRESS_FIELDS if n in values), name)
+                error(name, message)
     if result.custom:
         try:
             result.custom_clean = clean_custom_values(
@@ -382,21 +400,12 @@ def find_match(prepared: Prepared, ctx: Context) -> Any:
         found = (
             model.objects.for_workspace(ctx.job.workspace_id)
             .filter(external_id=external_id)
+            .exclude(external_id="")  # the unique index's condition: the index answers
             .first()
         )
         if found is not None:
             return found
-    keys = []
-    for _name, point in prepared.points:
-        normalized, _extra = normalize.normalize_contact_value(
-            kind=point.kind, value=point.value, region=ctx.region
-        )
-        keys.append(
-            (
-                point.kind,
-                normalize.email_match_key(normalized) if point.kind == "email" else normalized,
-            )
-        )
+    keys = [(point.kind, key) for _n, point, _v, key, _d in prepared.normalized_points]
     holder = "contact" if model is Contact else "account"
     for kind, key in keys:
         point = (
@@ -447,12 +456,13 @@ def _company(prepared: Prepared, ctx: Context, by: User) -> Account | None:
     name = prepared.company
     if not name:
         return None
-    if name not in ctx.accounts:
-        found = Account.objects.visible_to(ctx.membership, "view").filter(name=name).first()
-        ctx.accounts[name] = found or services.create_account(
-            workspace=ctx.workspace, by=by, name=name, owner=prepared.owner
-        )
-    return ctx.accounts[name]
+    if name in ctx.accounts:
+        return Account.objects.for_workspace(ctx.job.workspace_id).get(pk=ctx.accounts[name])
+    account = (
+        Account.objects.visible_to(ctx.membership, "view").filter(name=name).order_by("pk").first()
+    ) or services.create_account(workspace=ctx.workspace, by=by, name=name, owner=prepared.owner)
+    ctx.accounts[name] = account.pk
+    return account
 
 
 def _create(prepared: Prepared, ctx: Context, by: User) -> Any:
@@ -502,11 +512,7 @@ def _update(record: Any, prepared: Prepared, ctx: Context, by: User) -> dict[str
     added_points = []
     existing = {(p.kind, p.match_key) for p in ContactPoint.objects.for_workspace(ctx.job.workspace_id)
                 .filter(**{"contact" if ctx.job.kind == "contacts" else "account": record})}  # fmt: skip
-    for _name, point in prepared.points:
-        normalized, _extra = normalize.normalize_contact_value(
-            kind=point.kind, value=point.value, region=ctx.region
-        )
-        key = normalize.email_match_key(normalized) if point.kind == "email" else normalized
+    for _name, point, _value, key, _digits in prepared.normalized_points:
         if (point.kind, key) not in existing:
             added = services.add_contact_point(customer=record, point=point, by=by)
             added_points.append(added.pk)
@@ -571,11 +577,15 @@ def _missing_name(prepared: Prepared, kind: str) -> list[dict[str, str]]:
 
 
 def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, Outcome]]:
-    """A batch of rows, in file order of their outcomes. New customers — no match in the
-    workspace and none earlier in the batch — are written together (a handful of INSERTs
-    for the whole batch); rows that match someone, or repeat a phone, e-mail or external id
-    of an earlier row, go one by one through ``process`` after them, so they see the rows
-    just created."""
+    """A batch of rows, in file order of their outcomes.
+
+    What the batch's external ids and contact points match is asked in one query per kind
+    of key. New customers — no match in the workspace nor earlier in the file — are
+    written together straight into the tables (``bulk``); a row matching one of them or an
+    existing customer is skipped or set aside at once (``skip``, ``review``). The rest —
+    updates, ``create`` despite a match, a phone some account holds — go one by one through
+    the services (``process``) after the new ones, so they see the rows just created.
+    """
     outcomes: dict[int, Outcome] = {}
     prepared: dict[int, Prepared] = {}
     for line, row in chunk:
@@ -589,142 +599,62 @@ def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, O
             outcomes[line] = Outcome("error", errors=item.errors)
         else:
             prepared[line] = item
-    taken = _taken_keys(prepared.values(), ctx)
-    fast: list[tuple[int, Prepared]] = []
+    found = bulk.existing_keys(prepared.values(), ctx)
+    policy = ctx.job.policy
+    new: list[Prepared] = []
+    new_lines: list[int] = []
+    created_keys: dict[tuple[str, str], int] = {}  # key -> index in ``new``
+    matched_new: list[tuple[int, int]] = []  # (line, index in ``new``)
     slow: list[int] = []
-    seen: set[tuple[str, str]] = set()
+    slow_keys: set[tuple[str, str]] = set()
     for line, item in prepared.items():
-        keys = item.keys
-        if keys & taken or keys & seen:
+        keys = item.ordered_keys
+        if slow_keys.intersection(keys):
             slow.append(line)
+            slow_keys.update(keys)
+            continue
+        match, index = _batch_match(keys, found, created_keys)
+        if (match or index is not None) and policy in (
+            ImportJob.Policy.SKIP,
+            ImportJob.Policy.REVIEW,
+        ):
+            outcome = "skipped" if policy == ImportJob.Policy.SKIP else "review"
+            outcomes[line] = Outcome(outcome, matched_id=match)
+            if index is not None:
+                matched_new.append((line, index))
+        elif match or index is not None or any(key in found for key in keys):
+            slow.append(line)
+            slow_keys.update(keys)
+        elif missing := _missing_name(item, ctx.job.kind):
+            outcomes[line] = Outcome("error", errors=missing)
         else:
-            missing = _missing_name(item, ctx.job.kind)
-            if missing:
-                outcomes[line] = Outcome("error", errors=missing)
-            else:
-                fast.append((line, item))
-        seen |= keys
-    if fast:
-        for (line, _item), record_id in zip(fast, _bulk_create(fast, ctx, by), strict=True):
-            outcomes[line] = Outcome("created", record_id=record_id)
+            for key in keys:
+                created_keys.setdefault(key, len(new))
+            new.append(item)
+            new_lines.append(line)
+    ids = bulk.create_customers(new, ctx, by) if new else []
+    for line, record_id in zip(new_lines, ids, strict=True):
+        outcomes[line] = Outcome("created", record_id=record_id)
+    for line, index in matched_new:
+        outcomes[line].matched_id = ids[index]
     rows = dict(chunk)
     for line in slow:
         outcomes[line] = process(rows[line], ctx, by)
     return [(line, row, outcomes[line]) for line, row in chunk]
 
 
-def _taken_keys(items: Any, ctx: Context) -> set[tuple[str, str]]:
-    """The batch's external ids, phones, e-mails and messaging ids that some customer in the
-    workspace already has (one query per kind of key)."""
-    items = list(items)
-    model = MODELS[ctx.job.kind]
-    taken: set[tuple[str, str]] = set()
-    external = {i.fields["external_id"] for i in items if i.fields.get("external_id")}
-    if external:
-        found = model.objects.for_workspace(ctx.job.workspace_id).filter(external_id__in=external)
-        taken |= {("external_id", e) for e in found.values_list("external_id", flat=True)}
-    by_kind: dict[str, set[str]] = {}
-    for item in items:
-        for kind, key in item.point_keys:
-            by_kind.setdefault(kind, set()).add(key)
-    for kind, keys in by_kind.items():
-        found = ContactPoint.objects.for_workspace(ctx.job.workspace_id).filter(
-            kind=kind, match_key__in=keys
-        )
-        taken |= {(kind, key) for key in found.values_list("match_key", flat=True)}
-    return taken
-
-
-def _bulk_create(items: list[tuple[int, Prepared]], ctx: Context, by: User) -> list[int]:
-    """New customers of a batch with their contact points, addresses, tags and (contacts)
-    company links, as the services would write them one by one; returns their ids."""
-    from simple_history.utils import bulk_create_with_history
-
-    from guanxi.platform.ids import new_public_id
-
-    model = MODELS[ctx.job.kind]
-    workspace = ctx.workspace
-    now = timezone.now()
-    records = []
-    for _line, item in items:
-        owner = item.owner or by
-        record = model(
-            workspace=workspace, public_id=new_public_id(model.public_id_prefix),
-            owner=owner, team_id=ctx.team_of(owner), lifecycle_stage_id=ctx.stage_id(item.fields.get("lifecycle_stage")),
-            custom_fields=item.custom_clean, created_by=by, updated_by=by, created_at=now,
-            updated_at=now,
-            **{k: v for k, v in item.fields.items()
-               if k not in ("lifecycle_stage", "full_name", "family_name", "given_name") and v not in (None, "")},
-        )  # fmt: skip
-        if model is Contact:
-            family, given = item.fields.get("family_name", ""), item.fields.get("given_name", "")
-            if not (family or given):
-                family, given = normalize.split_full_name(item.fields.get("full_name", ""))
-            record.family_name, record.given_name = family, given
-            record.display_name = normalize.display_name(family=family, given=given)
-            names = [record.display_name, f"{family}{given}"]
-            record.search_document = normalize.search_document(*names, personal=True)
-            if item.company:
-                record.search_document += " " + normalize.search_document(item.company)
-            record.sort_key = normalize.sort_key(family=family, given=given)[:300]
-        else:
-            record.search_document = normalize.search_document(record.name, record.legal_name)
-            record.sort_key = normalize.sort_key(family=record.name, given="")[:300]
-        records.append(record)
-    bulk_create_with_history(records, model, batch_size=len(records), default_user=by,
-                             default_date=now)  # fmt: skip
-    if any(r.pk is None for r in records):  # a database that does not return ids
-        ids = dict(model.objects.for_workspace(workspace).filter(
-            public_id__in=[r.public_id for r in records]).values_list("public_id", "pk"))  # fmt: skip
-        for record in records:
-            record.pk = ids[record.public_id]
-    holder = "contact" if model is Contact else "account"
-    points, addresses, links, tag_links = [], [], [], []
-    tags = services.get_or_create_tags(
-        workspace=workspace, names=sorted({t for _l, i in items for t in i.tags}), by=by
-    ) if any(i.tags for _l, i in items) else []  # fmt: skip
-    tag_ids = {t.name: t.pk for t in tags}
-    through = model.tags.through
-    for record, (_line, item) in zip(records, items, strict=True):
-        primary: set[str] = set()
-        for _name, point, value, key, digits in item.normalized_points:
-            points.append(ContactPoint(
-                workspace=workspace, public_id=new_public_id(ContactPoint.public_id_prefix),
-                **{holder: record}, kind=point.kind, value=value, match_key=key,
-                raw_value=point.value.strip()[:320], digits_reversed=digits,
-                is_primary=point.kind not in primary, created_by=by, updated_by=by,
-                created_at=now, updated_at=now,
-            ))  # fmt: skip
-            primary.add(point.kind)
-        if item.address is not None:
-            a = item.address
-            addresses.append(Address(
-                workspace=workspace, public_id=new_public_id(Address.public_id_prefix),
-                **{holder: record}, label=a.label, country=a.country, region=a.region,
-                city=a.city, district=a.district, street=a.street, postcode=a.postcode,
-                is_primary=True, created_by=by, updated_by=by, created_at=now, updated_at=now,
-            ))  # fmt: skip
-        if model is Contact and item.company:
-            links.append(AccountContact(
-                workspace=workspace, public_id=new_public_id(AccountContact.public_id_prefix),
-                contact=record, account=_company(item, ctx, by), title=item.title,
-                is_primary=True, created_by=by, updated_by=by, created_at=now, updated_at=now,
-            ))  # fmt: skip
-        for name in dict.fromkeys(item.tags):
-            tag_links.append(
-                through(**{f"{model._meta.model_name}_id": record.pk, "tag_id": tag_ids[name]})
-            )
-    if points:
-        bulk_create_with_history(points, ContactPoint, batch_size=len(points), default_user=by,
-                                 default_date=now)  # fmt: skip
-    if addresses:
-        bulk_create_with_history(addresses, Address, batch_size=len(addresses), default_user=by,
-                                 default_date=now)  # fmt: skip
-    if links:
-        AccountContact.objects.bulk_create(links)
-    if tag_links:
-        through.objects.bulk_create(tag_links)
-    return [record.pk for record in records]
+def _batch_match(
+    keys: list[tuple[str, str]], found: dict[tuple[str, str], int],
+    created: dict[tuple[str, str], int],
+) -> tuple[int | None, int | None]:  # fmt: skip
+    """(existing customer id, or index of a customer new in this batch) the row matches,
+    by the rule of ``find_match``: external id first, then contact points in order."""
+    for key in keys:
+        if found.get(key):
+            return found[key], None
+        if key in created:
+            return None, created[key]
+    return None, None
 
 
 Progress = Callable[[ImportJob, float], None]
@@ -810,13 +740,11 @@ def run(job: ImportJob, *, progress: Progress | None = None, batch: int = BATCH,
                         if result.matched_id is not None:
                             counts["duplicates"] += 1
                         if result.outcome != "skipped":
-                            records.append(ImportRow(
-                                job=job, line=line, outcome=result.outcome,
-                                record_id=result.record_id, matched_id=result.matched_id,
-                                data=row if result.outcome in ("error", "review") and isinstance(row, dict) else {},
-                                errors=result.errors, before=result.before,
-                            ))  # fmt: skip
-                    ImportRow.objects.bulk_create(records)
+                            keep = result.outcome in ("error", "review") and isinstance(row, dict)
+                            records.append((line, result.outcome, result.record_id,
+                                            result.matched_id, row if keep else {},
+                                            result.errors, result.before))  # fmt: skip
+                    bulk.write_import_rows(ctx.writer, job.pk, records)
                     job.checkpoint = chunk[-1][0]
                     job.counts = _count_dict(counts)
                     ImportJob.objects.filter(pk=job.pk).update(

@@ -72,12 +72,26 @@ def detect_encoding(head: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
             best = from_bytes(head, cp_isolation=list(ENCODINGS[1:])).best()
-            if best is None:
+            if best is None:  # the detector gave up: the first that decodes the sample
+                for encoding in ENCODINGS[1:]:
+                    if _decodes(head, encoding):
+                        return encoding
                 raise FileProblem(
                     _("The file's encoding is none of UTF-8, GB18030/GBK or Big5.")
                 ) from None
             return best.encoding
     return "utf_8"
+
+
+def _decodes(head: bytes, encoding: str) -> bool:
+    """Whether the sample is text in ``encoding`` (a character cut at its end aside)."""
+    for cut in range(4):
+        try:
+            head[: len(head) - cut].decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
 
 
 def detect_delimiter(sample: str) -> str:
