@@ -221,3 +221,58 @@ def test_api_upload_still_reaches_imports(api, rep):
     )  # fmt: skip
     assert client.get(f"/imports/{created.json()['id']}").status_code == 200
     assert client.get("/imports/templates").json() == []
+
+
+# --- the wizard -------------------------------------------------------------------------------
+def test_wizard_saves_suggests_and_applies_templates(workspace, rep, django_assert_max_num_queries):
+    from tests.web.test_pages import browser
+
+    client = browser(rep)
+    job = upload(rep)
+    url = f"/imports/{job.public_id}/"
+    form = {"field-0": "full_name", "transform-0": "trim", "field-1": "phone",
+            "transform-1": "trim", "field-2": "email", "transform-2": "lower", "field-3": "source",
+            "default-3": "名片", "extra-field-0": "tags", "extra-value-0": "展会",
+            "policy": "update"}  # fmt: skip
+    saved = client.post(url, {**form, "step": "save_template", "template_name": "名片",
+                              "template_shared": "on"})  # fmt: skip
+    assert saved.status_code == 302
+    template = ImportTemplate.objects.for_workspace(workspace).get()
+    assert saved["Location"] == f"{url}?template={template.public_id}"
+    assert template.is_shared and template.policy == "update"
+    assert template.defaults == {"source": "名片", "tags": "展会"}
+    assert template.mapping["邮箱"] == {"field": "email", "transform": "lower"}
+    job.refresh_from_db()
+    assert job.defaults == {"source": "名片", "tags": "展会"}
+    page = client.get(url).content.decode()
+    assert 'value="名片"' in page and '<option value="tags" selected>' in page
+
+    # a new file of the same shape: the template is suggested, and applying it maps it
+    second = upload(rep)
+    with django_assert_max_num_queries(12):
+        page = client.get(f"/imports/{second.public_id}/").content.decode()
+    assert f'<option value="{template.public_id}" selected>' in page
+    assert "Suggested: “名片”" in page and "4 of its 4 columns" in page
+    applied = client.post(f"/imports/{second.public_id}/",
+                          {"step": "apply_template", "template": template.public_id})  # fmt: skip
+    assert applied.status_code == 302
+    second.refresh_from_db()
+    assert second.mapping == template.mapping and second.policy == "update"
+    # the check runs with the defaults
+    checked = client.post(f"/imports/{second.public_id}/", {**form, "step": "check"})
+    assert checked.status_code == 200 and "To update" in checked.content.decode()
+
+
+def test_wizard_refuses_a_bad_default_or_template(workspace, rep):
+    from tests.web.test_pages import browser
+
+    client = browser(rep)
+    job = upload(rep)
+    url = f"/imports/{job.public_id}/"
+    bad = client.post(url, {"field-0": "full_name", "extra-field-0": "shoe", "extra-value-0": "42",
+                            "step": "check"})  # fmt: skip
+    assert bad.status_code == 422 and "unknown field" in bad.content.decode()
+    nameless = client.post(url, {"field-0": "full_name", "step": "save_template"})
+    assert nameless.status_code == 422 and "must not be empty" in nameless.content.decode()
+    missing = client.post(url, {"step": "apply_template", "template": "imt_nothing"}, follow=True)
+    assert "not found" in missing.content.decode()

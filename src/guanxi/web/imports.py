@@ -10,14 +10,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from guanxi.customers import import_templates
 from guanxi.customers.imports import engine, readers
 from guanxi.customers.imports import mapping as mappings
 from guanxi.customers.imports.api import INLINE_ROWS, enqueue, error_report_response
-from guanxi.customers.models import ImportJob
+from guanxi.customers.models import ImportJob, ImportTemplate
 from guanxi.platform.errors import GuanxiError, ValidationFailed
 from guanxi.web.common import is_htmx, may, membership_of, visible_or_404
 
@@ -64,6 +66,30 @@ def _preview(job: ImportJob) -> list[dict[str, str]]:
         return []
 
 
+EXTRA_DEFAULTS = 3  # rows for values of fields no column fills
+
+
+def _posted_mapping(request: HttpRequest, job: ImportJob) -> tuple[dict, dict[str, str]]:
+    """The mapping, transforms and defaults for empty cells as the form sent them: a
+    default beside a column fills that column's field; the extra rows name a field."""
+    chosen = {
+        column: {"field": request.POST.get(f"field-{index}", ""),
+                 "transform": request.POST.get(f"transform-{index}", "trim")}
+        for index, column in enumerate(job.columns)
+    }  # fmt: skip
+    defaults: dict[str, str] = {}
+    for index, column in enumerate(job.columns):
+        value = request.POST.get(f"default-{index}", "").strip()
+        if value and chosen[column]["field"]:
+            defaults[chosen[column]["field"]] = value
+    for index in range(EXTRA_DEFAULTS):
+        field = request.POST.get(f"extra-field-{index}", "")
+        value = request.POST.get(f"extra-value-{index}", "").strip()
+        if field and value:
+            defaults.setdefault(field, value)
+    return {c: m for c, m in chosen.items() if m["field"]}, defaults
+
+
 @login_required
 def import_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     membership = membership_of(request)
@@ -71,33 +97,84 @@ def import_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     errors: list[str] = []
     if request.method == "POST":
         job = visible_or_404(ImportJob, membership, public_id, action="change")
-        chosen = {
-            column: {"field": request.POST.get(f"field-{index}", ""),
-                     "transform": request.POST.get(f"transform-{index}", "trim")}
-            for index, column in enumerate(job.columns)
-        }  # fmt: skip
+        step = request.POST.get("step", "check")
+        if step == "apply_template":
+            return _apply_template(request, membership, job)
+        mapping, defaults = _posted_mapping(request, job)
         try:
             engine.set_mapping(
-                job=job, mapping={c: m for c, m in chosen.items() if m["field"]},
-                policy=request.POST.get("policy", job.policy),
+                job=job, mapping=mapping, policy=request.POST.get("policy", job.policy),
+                defaults=import_templates.check_defaults(
+                    defaults, kind=job.kind,
+                    custom=set(engine.custom_fields(job.workspace_id, job.kind)),
+                ),
             )  # fmt: skip
-            if request.POST.get("step") == "run":
+            if step == "save_template":
+                template = import_templates.save_from_job(
+                    membership=membership, job=job, name=request.POST.get("template_name", ""),
+                    is_shared=request.POST.get("template_shared") == "on",
+                )  # fmt: skip
+                messages.success(request, _("Template “%(name)s” saved.") % {"name": template.name})
+                return redirect(
+                    f"{reverse('web:import_detail', args=[job.public_id])}"
+                    f"?template={template.public_id}"
+                )
+            if step == "run":
                 return _start(request, job)
             engine.dry_run(job)
         except ValidationFailed as exc:
             errors.extend(message for _path, message in exc.errors)
-            job.mapping = {c: m for c, m in chosen.items() if m["field"]}
+            job.mapping, job.defaults = mapping, defaults
+        except GuanxiError as exc:
+            errors.append(str(exc))
+            job.mapping, job.defaults = mapping, defaults
+    return _detail_page(request, membership, job, errors)
+
+
+def _apply_template(request: HttpRequest, membership: Any, job: ImportJob) -> HttpResponse:
+    url = reverse("web:import_detail", args=[job.public_id])
+    try:
+        template = import_templates.get_template(
+            membership=membership, public_id=request.POST.get("template", "")
+        )
+        import_templates.apply_template(template=template, job=job)
+    except ValidationFailed as exc:
+        messages.error(request, "; ".join(message for _path, message in exc.errors))
+        return redirect(url)
+    except GuanxiError as exc:
+        messages.error(request, str(exc))
+        return redirect(url)
+    messages.success(request, _("Columns mapped with “%(name)s”.") % {"name": template.name})
+    return redirect(f"{url}?template={template.public_id}")
+
+
+def _detail_page(
+    request: HttpRequest, membership: Any, job: ImportJob, errors: list[str]
+) -> HttpResponse:
     custom = engine.custom_fields(job.workspace_id, job.kind)
     fields = [(key, str(label)) for key, label in mappings.FIELDS[job.kind].items()]
     fields += [(f"cf.{key}", f"{definition.label} ({_('custom field')})")
                for key, definition in custom.items()]  # fmt: skip
-    preview = _preview(job)
-    columns = [
-        {"index": index, "name": column, "samples": [row.get(column, "") for row in preview],
-         "field": job.mapping.get(column, {}).get("field", ""),
-         "transform": job.mapping.get(column, {}).get("transform", "trim")}
-        for index, column in enumerate(job.columns)
-    ]  # fmt: skip
+    editable = job.status in (ImportJob.Status.UPLOADED, ImportJob.Status.CHECKED)
+    preview = _preview(job) if editable else []
+    defaults = dict(job.defaults or {})
+    mapped = {spec.get("field") for spec in job.mapping.values()}
+    columns = []
+    for index, column in enumerate(job.columns):
+        field = job.mapping.get(column, {}).get("field", "")
+        columns.append({
+            "index": index, "name": column, "samples": [row.get(column, "") for row in preview],
+            "field": field, "transform": job.mapping.get(column, {}).get("transform", "trim"),
+            "default": defaults.get(field, "") if field else "",
+        })  # fmt: skip
+    extra = [(f, v) for f, v in defaults.items() if f not in mapped][:EXTRA_DEFAULTS]
+    extra += [("", "")] * (EXTRA_DEFAULTS - len(extra))
+    templates: list[Any] = []
+    suggested = None
+    if editable and import_templates.may_use_templates(membership):
+        templates = list(import_templates.usable_templates(membership=membership, kind=job.kind))
+        suggested = import_templates.best_fit(templates, job.columns)
+    chosen = request.GET.get("template") or (suggested.template.public_id if suggested else "")
     dry = job.dry_run_counts or {}
     return render(
         request,
@@ -107,9 +184,12 @@ def import_detail(request: HttpRequest, public_id: str) -> HttpResponse:
                         ("lower", _("lower case")), ("title", _("Title Case"))],
          "policies": ImportJob.Policy.choices, "dry": dry,
          "dry_errors": dry.get("errors_sample", [])[:ERRORS_SHOWN],
-         "editable": job.status in (ImportJob.Status.UPLOADED, ImportJob.Status.CHECKED),
+         "editable": editable,
          "running": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
-         "progress": _progress(job)},
+         "progress": _progress(job), "extra_defaults": extra,
+         "templates": [(t, import_templates.fit(t, job.columns)) for t in templates],
+         "suggested": suggested, "chosen_template": chosen,
+         "can_save_template": editable and may(membership, "add", ImportTemplate)},
         status=422 if errors else 200,
     )  # fmt: skip
 
