@@ -1,11 +1,15 @@
-"""Real-time duplicate matching at scale: POST /api/v1/contacts/match against the contacts of
-a workspace loaded by `guanxi generate`.
+"""Real-time duplicate matching at scale: POST /api/v1/contacts/match and
+POST /api/v1/accounts/match against the customers of a workspace loaded by `guanxi generate`.
 
     GUANXI_DATABASE_URL=postgres://postgres@127.0.0.1:5432/gen python bench/identity.py
 
-Three kinds of question, each asked about contacts that exist: the same phone in another
-format, the same name in pinyin with the company, and a name with a typo plus the city.
-Prints one JSON object per line: p50/p95 ms and the queries of one request.
+Each question is asked about a customer that exists: the same phone in another format, the
+name in pinyin with the company, the name alone (common names have hundreds of namesakes),
+a name with a typo plus the company or the city (when the data has addresses); for accounts,
+the name written in the other script (pinyin, or traditional characters), the legal name,
+and the phone. Prints one JSON object per line: p50/p95 ms, the queries of one request,
+``found_share`` (an answer had candidates) and ``target_share`` (the customer asked about
+was among them).
 """
 
 from __future__ import annotations
@@ -32,37 +36,123 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from foundation import percentile  # noqa: E402
 
 from guanxi.customers import normalize  # noqa: E402
-from guanxi.customers.models import AccountContact, Address, Contact, ContactPoint  # noqa: E402
+from guanxi.customers.models import (  # noqa: E402
+    Account,
+    AccountContact,
+    Address,
+    Contact,
+    ContactPoint,
+)
 from guanxi.platform import services  # noqa: E402
-from guanxi.platform.models import Membership, Workspace  # noqa: E402
+from guanxi.platform.models import Membership, Role, Workspace  # noqa: E402
+
+Question = tuple[dict, str]  # (request body, public id of the customer asked about)
 
 
-def questions(workspace: Workspace, n: int, seed: int) -> dict[str, list[dict]]:
+def _typo(name: str) -> str:
+    return name[:-1] + ("x" if name[-1:].isascii() else "玮")
+
+
+def _local(value: str) -> str:
+    local = value[3:] if value.startswith("+86") else value
+    return f"{local[:3]} {local[3:7]} {local[7:]}"
+
+
+def contact_questions(workspace: Workspace, n: int, seed: int) -> dict[str, list[Question]]:
     rnd = random.Random(seed)
-    top = Contact.objects.for_workspace(workspace).order_by("-id").values_list("id", flat=True)[0]
-    ids = rnd.sample(range(1, top), n * 3)
-    contacts = {c.pk: c for c in Contact.objects.for_workspace(workspace).filter(pk__in=ids)}
+    contacts_of = Contact.objects.for_workspace(workspace)
+    top = contacts_of.order_by("-id").values_list("id", flat=True)[0]
+    bottom = contacts_of.order_by("id").values_list("id", flat=True)[0]
+    ids = rnd.sample(range(bottom, top + 1), min(n * 3, top - bottom + 1))
+    contacts = {c.pk: c for c in contacts_of.filter(pk__in=ids)}
     phones = dict(ContactPoint.objects.for_workspace(workspace)
                   .filter(contact_id__in=contacts, kind="phone").values_list("contact_id", "value"))  # fmt: skip
     companies = dict(AccountContact.objects.for_workspace(workspace)
                      .filter(contact_id__in=contacts).values_list("contact_id", "account__name"))  # fmt: skip
     cities = dict(Address.objects.for_workspace(workspace)
-                  .filter(contact_id__in=contacts).values_list("contact_id", "city"))  # fmt: skip
-    result: dict[str, list[dict]] = {"phone": [], "pinyin_and_company": [], "typo_and_city": []}
+                  .filter(contact_id__in=contacts).exclude(city="").values_list("contact_id", "city"))  # fmt: skip
+    kinds = ("phone", "pinyin_and_company", "name_only", "typo_and_company", "typo_and_city")
+    result: dict[str, list[Question]] = {kind: [] for kind in kinds}
+
+    def ask(kind: str, body: dict, contact: Contact) -> None:
+        if len(result[kind]) < n:
+            result[kind].append((body, contact.public_id))
+
     for pk, contact in contacts.items():
-        if pk in phones and len(result["phone"]) < n:
-            value = phones[pk]
-            local = value[3:] if value.startswith("+86") else value
-            result["phone"].append({"full_name": contact.display_name,
-                                    "phone": f"{local[:3]} {local[3:7]} {local[7:]}"})  # fmt: skip
-        if pk in companies and len(result["pinyin_and_company"]) < n:
-            pinyin = " ".join(normalize._pinyin(contact.display_name, personal=True))
-            result["pinyin_and_company"].append({"full_name": pinyin, "company": companies[pk]})
-        if pk in cities and len(result["typo_and_city"]) < n:
-            name = contact.display_name
-            typo = name[:-1] + ("x" if name[-1:].isascii() else "玮")
-            result["typo_and_city"].append({"full_name": typo, "city": cities[pk]})
+        name = contact.display_name
+        if pk in phones:
+            ask("phone", {"full_name": name, "phone": _local(phones[pk])}, contact)
+        if pk in companies:
+            pinyin = " ".join(normalize._pinyin(name, personal=True))
+            ask("pinyin_and_company", {"full_name": pinyin, "company": companies[pk]}, contact)
+            ask("typo_and_company", {"full_name": _typo(name), "company": companies[pk]}, contact)
+        ask("name_only", {"full_name": name}, contact)
+        if pk in cities:
+            ask("typo_and_city", {"full_name": _typo(name), "city": cities[pk]}, contact)
     return result
+
+
+def account_questions(workspace: Workspace, n: int, seed: int) -> dict[str, list[Question]]:
+    rnd = random.Random(seed + 1)
+    accounts_of = Account.objects.for_workspace(workspace)
+    top = accounts_of.order_by("-id").values_list("id", flat=True)[0]
+    bottom = accounts_of.order_by("id").values_list("id", flat=True)[0]
+    ids = rnd.sample(range(bottom, top + 1), min(n * 20, top - bottom + 1))
+    accounts = {a.pk: a for a in accounts_of.filter(pk__in=ids)}
+    phones = dict(ContactPoint.objects.for_workspace(workspace)
+                  .filter(account_id__in=accounts, kind="phone").values_list("account_id", "value"))  # fmt: skip
+    result: dict[str, list[Question]] = {"account_other_script": [], "account_legal_name": [],
+                                         "account_phone": []}  # fmt: skip
+    for pk, account in accounts.items():
+        if normalize.has_han(account.name):
+            other = normalize.to_traditional(account.name, by_character=True)
+            if other == account.name:
+                other = " ".join(normalize._pinyin(account.name))
+        else:
+            other = account.name.upper()
+        if len(result["account_other_script"]) < n:
+            result["account_other_script"].append(({"name": other}, account.public_id))
+        if account.legal_name and len(result["account_legal_name"]) < n:
+            body = {"name": normalize.to_simplified(account.legal_name, by_character=True)}
+            result["account_legal_name"].append((body, account.public_id))
+        if pk in phones and len(result["account_phone"]) < n:
+            result["account_phone"].append(({"phone": _local(phones[pk])}, account.public_id))
+    return result
+
+
+def bench_member(workspace: Workspace) -> Membership:
+    """An administrator of the workspace (one is added when the generator made none)."""
+    member = Membership.objects.for_workspace(workspace).filter(role__key="administrator").first()
+    if member is None:
+        role = Role.objects.for_workspace(workspace).get(key="administrator")
+        member = services.create_member(
+            workspace=workspace, username=f"bench-admin-{workspace.slug}", role=role
+        )
+    return member
+
+
+def run(client: Client, headers: dict, path: str, kind: str, questions: list[Question],
+        count: int) -> None:  # fmt: skip
+    if not questions:
+        return
+    for body, _target in questions[:5]:  # warm-up
+        client.post(path, body, content_type="application/json", headers=headers)
+    samples, found, hit = [], 0, 0
+    for body, target in questions:
+        start = time.perf_counter_ns()
+        response = client.post(path, body, content_type="application/json", headers=headers)
+        samples.append((time.perf_counter_ns() - start) / 1e6)
+        candidates = response.json()["candidates"]
+        found += bool(candidates)
+        hit += any(c["id"] == target for c in candidates)
+    with CaptureQueriesContext(connection) as queries:
+        client.post(path, questions[0][0], content_type="application/json", headers=headers)
+    print(json.dumps({
+        "bench": f"match_{kind}", "db": connection.vendor, "customers": count,
+        "n": len(samples), "p50_ms": round(percentile(samples, 0.5), 1),
+        "p95_ms": round(percentile(samples, 0.95), 1), "found_share": round(found / len(samples), 3),
+        "target_share": round(hit / len(samples), 3), "queries": len(queries),
+    }), flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -70,33 +160,22 @@ def main() -> None:
     parser.add_argument("--workspace", default="scale")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--only", default="", help="Comma-separated question kinds to ask.")
     args = parser.parse_args()
     workspace = Workspace.objects.get(slug=args.workspace)
-    admin = Membership.objects.for_workspace(workspace).filter(role__key="administrator").first()
-    _token, secret = services.create_api_token(membership=admin, name="bench identity")
+    _token, secret = services.create_api_token(membership=bench_member(workspace),
+                                               name="bench identity")  # fmt: skip
     client = Client(HTTP_HOST="127.0.0.1")
     headers = {"Authorization": f"Bearer {secret}"}
-    count = Contact.objects.for_workspace(workspace).count()
-    for kind, bodies in questions(workspace, args.requests, args.seed).items():
-        for body in bodies[:5]:  # warm-up
-            client.post(
-                "/api/v1/contacts/match", body, content_type="application/json", headers=headers
-            )
-        samples, found = [], 0
-        for body in bodies:
-            start = time.perf_counter_ns()
-            response = client.post("/api/v1/contacts/match", body, content_type="application/json",
-                                   headers=headers)  # fmt: skip
-            samples.append((time.perf_counter_ns() - start) / 1e6)
-            found += bool(response.json()["candidates"])
-        with CaptureQueriesContext(connection) as queries:
-            client.post("/api/v1/contacts/match", bodies[0], content_type="application/json",
-                        headers=headers)  # fmt: skip
-        print(json.dumps({
-            "bench": f"match_{kind}", "db": connection.vendor, "contacts": count, "n": len(samples),
-            "p50_ms": round(percentile(samples, 0.5), 1), "p95_ms": round(percentile(samples, 0.95), 1),
-            "found_share": round(found / len(samples), 3), "queries": len(queries),
-        }), flush=True)  # fmt: skip
+    only = {kind for kind in args.only.split(",") if kind}
+    contacts = Contact.objects.for_workspace(workspace).count()
+    for kind, questions in contact_questions(workspace, args.requests, args.seed).items():
+        if not only or kind in only:
+            run(client, headers, "/api/v1/contacts/match", kind, questions, contacts)
+    accounts = Account.objects.for_workspace(workspace).count()
+    for kind, questions in account_questions(workspace, args.requests, args.seed).items():
+        if not only or kind in only:
+            run(client, headers, "/api/v1/accounts/match", kind, questions, accounts)
 
 
 if __name__ == "__main__":

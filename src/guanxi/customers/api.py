@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from guanxi.customers import columns, exports, identity, merging, search, selectors, services
-from guanxi.customers.errors import PossibleDuplicate
+from guanxi.customers.errors import PossibleDuplicate, PossibleDuplicateAccount
 from guanxi.customers.models import (
     Account,
     AccountContact,
@@ -28,7 +28,7 @@ from guanxi.platform.errors import Forbidden, NotFound, ValidationFailed
 from guanxi.platform.models import CustomField, Membership, Team, User
 from guanxi.platform.services import create_custom_field, delete_custom_field, update_custom_field
 from guanxi.platform.versioning import expected_version
-from guanxi.platform.visibility import get_visible_or_404, require_action, require_add
+from guanxi.platform.visibility import can, get_visible_or_404, require_action, require_add
 
 router = Router(tags=["customers"])
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
@@ -459,19 +459,96 @@ def _account(request: HttpRequest, account_id: str, action: str = "view") -> Acc
     )
 
 
-@router.post("/accounts", response={201: AccountOut, **WRITE_ERRORS}, summary="Create an account")
-def create_account(request: HttpRequest, payload: AccountIn) -> Status:
+class MergedOnEntry(Schema):
+    into: str = Field(description="Id of the existing record the payload was merged into")
+    score: float
+    reasons: list[str]
+    filled: list[str] = Field(
+        description="Fields filled from the payload (they were empty), and contact_points, "
+        "addresses, accounts, tags or custom_fields when some were added"
+    )
+
+
+class AccountMergedOut(AccountOut):
+    merged: MergedOnEntry
+
+
+OnDuplicate = Literal["create", "error", "merge"]
+
+
+def _merged(entry: Any, filled: list[str]) -> dict[str, Any]:
+    return {"into": entry.customer.public_id, "score": entry.score, "reasons": entry.reasons,
+            "filled": filled}  # fmt: skip
+
+
+def _merge_target(membership: Membership, candidates: list[Any]) -> Any:
+    """The candidate a new record is merged into, or None to create it. One the member may
+    see but not change refuses the creation as the error policy would."""
+    best = candidates[0] if candidates else None
+    if best is None or not best.identifier or best.score < identity.IDENTIFIER_LEVEL:
+        return None
+    if not can(membership, "change", best.customer):
+        strong = [identity.describe(c) for c in candidates if c.score >= DUPLICATE_THRESHOLD]
+        error = (
+            PossibleDuplicate if isinstance(best.customer, Contact) else PossibleDuplicateAccount
+        )
+        raise error(strong)
+    return best
+
+
+@router.post(
+    "/accounts",
+    response={200: AccountMergedOut, 201: AccountOut, **WRITE_ERRORS},
+    summary="Create an account",
+)
+def create_account(
+    request: HttpRequest, payload: AccountIn, on_duplicate: OnDuplicate = "create"
+) -> Status:
+    """With `on_duplicate=error`, an account that looks like an existing one (score 0.8 or
+    more, see /accounts/match) is not created: 409 `possible_duplicate` lists the candidates.
+    With `on_duplicate=merge`, when the best candidate shares an identifier (phone, e-mail,
+    web domain) and you may change it, nothing is created: its empty fields are filled from
+    the payload, the contact points, addresses and tags it lacks are added, and the answer
+    is 200 with that account and `merged`; otherwise the account is created (201)."""
     membership: Membership = request.auth
     require_add(membership, Account.object_type)
     data = payload.dict(exclude={"owner", "team", "parent_id", "contact_points", "addresses"})
+    parent = _related_account(membership, payload.parent_id, "parent_id")
+    points = _point_inputs(payload.contact_points)
+    addresses = _address_inputs(payload.addresses)
+    if on_duplicate != "create":
+        first = {p.kind: p.value for p in reversed(payload.contact_points)}
+        web = next((p.value for p in payload.contact_points if p.kind == "web"), "")
+        candidates, _hidden = identity.match_accounts(
+            user=membership, name=payload.legal_name or payload.name, phone=first.get("phone", ""),
+            email=first.get("email", ""), website=payload.website or web,
+            city=next((a.city for a in payload.addresses if a.city), ""),
+        )  # fmt: skip
+        if payload.legal_name and payload.name:
+            more, _hidden = identity.match_accounts(user=membership, name=payload.name)
+            seen = {c.account.pk for c in candidates}
+            candidates = sorted(candidates + [c for c in more if c.account.pk not in seen],
+                                key=lambda c: -c.score)  # fmt: skip
+        if on_duplicate == "merge" and (best := _merge_target(membership, candidates)):
+            account, filled = identity.fill_from_duplicate(
+                customer=best.account, by=request.user,
+                data=data, tags=payload.tags, custom_fields=payload.custom_fields,
+                lifecycle_stage=payload.lifecycle_stage, contact_points=points,
+                addresses=addresses, parent=parent,
+            )  # fmt: skip
+            body = _account_out(selectors.reloaded(account)) | {"merged": _merged(best, filled)}
+            return Status(200, body)
+        strong = [identity.describe(c) for c in candidates if c.score >= DUPLICATE_THRESHOLD]
+        if on_duplicate == "error" and strong:
+            raise PossibleDuplicateAccount(strong)
     account = services.create_account(
         workspace=membership.workspace,
         by=request.user,
         owner=_owner(membership, payload.owner),
         team=_team(membership, payload.team),
-        parent=_related_account(membership, payload.parent_id, "parent_id"),
-        contact_points=_point_inputs(payload.contact_points),
-        addresses=_address_inputs(payload.addresses),
+        parent=parent,
+        contact_points=points,
+        addresses=addresses,
         **data,
     )
     return Status(201, _account_out(selectors.reloaded(account)))
@@ -605,6 +682,31 @@ def match_contacts(request: HttpRequest, payload: MatchIn) -> dict:
     return {"candidates": [identity.describe(c) for c in candidates], "hidden": hidden}
 
 
+class AccountMatchIn(Schema):
+    name: str = Field("", description="Name or legal name, in any script")
+    phone: str = ""
+    email: str = ""
+    website: str = Field("", description="Compared by domain (www. aside)")
+    city: str = ""
+    limit: int = Field(10, ge=1, le=50)
+
+
+class AccountMatchOut(Schema):
+    candidates: list[CandidateOut]
+    hidden: int = Field(description="Matching accounts you may not see")
+
+
+@router.post(
+    "/accounts/match", response={200: AccountMatchOut, **ERRORS}, summary="Which account is it?"
+)
+def match_accounts(request: HttpRequest, payload: AccountMatchIn) -> dict:
+    """Existing accounts that may be the organization described: same phone, e-mail or web
+    domain, or the same name or legal name in any script (上海远景贸易 = 上海遠景貿易 =
+    Shanghai Yuanjing Maoyi), confirmed by the city. Each with a score and the reasons."""
+    candidates, hidden = identity.match_accounts(user=request.auth, **payload.dict())
+    return {"candidates": [identity.describe(c) for c in candidates], "hidden": hidden}
+
+
 class MergeIn(Schema):
     survivor_id: str
     merged_ids: list[str] = Field(min_length=1)
@@ -656,34 +758,60 @@ def undo_merge(request: HttpRequest, merge_id: str) -> dict:
 DUPLICATE_THRESHOLD = 0.8
 
 
-@router.post("/contacts", response={201: ContactOut, **WRITE_ERRORS}, summary="Create a contact")
+class ContactMergedOut(ContactOut):
+    merged: MergedOnEntry
+
+
+@router.post(
+    "/contacts",
+    response={200: ContactMergedOut, 201: ContactOut, **WRITE_ERRORS},
+    summary="Create a contact",
+)
 def create_contact(
-    request: HttpRequest, payload: ContactIn, on_duplicate: Literal["create", "error"] = "create"
+    request: HttpRequest, payload: ContactIn, on_duplicate: OnDuplicate = "create"
 ) -> Status:
     """With `on_duplicate=error`, a contact that looks like an existing one (score 0.8 or
-    more, see /contacts/match) is not created: 409 `possible_duplicate` lists the candidates."""
+    more, see /contacts/match) is not created: 409 `possible_duplicate` lists the candidates.
+    With `on_duplicate=merge`, when the best candidate shares an identifier (phone, e-mail,
+    WeChat ID) and you may change it, nothing is created: its empty fields are filled from
+    the payload, the contact points, addresses, tags and account link it lacks are added,
+    and the answer is 200 with that contact and `merged`; otherwise it is created (201)."""
     membership: Membership = request.auth
     require_add(membership, Contact.object_type)
-    if on_duplicate == "error":
-        points = {p.kind: p.value for p in payload.contact_points}
+    account = _related_account(membership, payload.account_id, "account_id")
+    points = _point_inputs(payload.contact_points)
+    addresses = _address_inputs(payload.addresses)
+    data = payload.dict(exclude={"owner", "team", "account_id", "contact_points", "addresses"})
+    if on_duplicate != "create":
+        first = {p.kind: p.value for p in reversed(payload.contact_points)}
         candidates, _hidden = identity.match_contacts(
             user=membership, family_name=payload.family_name or "",
             given_name=payload.given_name or "", full_name=payload.full_name or "",
-            phone=points.get("phone", ""), email=points.get("email", ""),
-            wechat=points.get("wechat", ""), birthday=payload.birthday,
+            phone=first.get("phone", ""), email=first.get("email", ""),
+            wechat=first.get("wechat", ""), birthday=payload.birthday,
+            city=next((a.city for a in payload.addresses if a.city), ""),
+            account_ids=[account.pk] if account else None,
         )  # fmt: skip
+        if on_duplicate == "merge" and (best := _merge_target(membership, candidates)):
+            contact, filled = identity.fill_from_duplicate(
+                customer=best.contact, by=request.user,
+                data=data, tags=payload.tags, custom_fields=payload.custom_fields,
+                lifecycle_stage=payload.lifecycle_stage, contact_points=points,
+                addresses=addresses, account=account, title=payload.title,
+            )  # fmt: skip
+            body = _contact_out(selectors.reloaded(contact)) | {"merged": _merged(best, filled)}
+            return Status(200, body)
         strong = [identity.describe(c) for c in candidates if c.score >= DUPLICATE_THRESHOLD]
-        if strong:
+        if on_duplicate == "error" and strong:
             raise PossibleDuplicate(strong)
-    data = payload.dict(exclude={"owner", "team", "account_id", "contact_points", "addresses"})
     contact = services.create_contact(
         workspace=membership.workspace,
         by=request.user,
         owner=_owner(membership, payload.owner),
         team=_team(membership, payload.team),
-        account=_related_account(membership, payload.account_id, "account_id"),
-        contact_points=_point_inputs(payload.contact_points),
-        addresses=_address_inputs(payload.addresses),
+        account=account,
+        contact_points=points,
+        addresses=addresses,
         **data,
     )
     return Status(201, _contact_out(selectors.reloaded(contact)))

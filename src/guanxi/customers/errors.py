@@ -59,3 +59,21 @@ class PossibleDuplicate(Conflict):
 
     def extra(self) -> dict[str, Any]:
         return {"candidates": self.candidates}
+
+
+class PossibleDuplicateAccount(PossibleDuplicate):
+    """Creating an account with ``on_duplicate=error`` (or ``merge`` without the right to
+    change the existing one) when existing accounts look like the new one."""
+
+    title = "The account may exist already"
+
+    def __init__(self, candidates: list[dict[str, Any]]) -> None:
+        self.candidates = candidates
+        Conflict.__init__(
+            self,
+            _(
+                "%(n)d existing account(s) look like this one; "
+                "send on_duplicate=create to add it anyway."
+            )
+            % {"n": len(candidates)},
+        )

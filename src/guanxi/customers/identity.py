@@ -1,30 +1,62 @@
-"""Identity resolution on entry: who might this new contact already be?
+"""Identity resolution on entry: who might this new contact or account already be?
 
-Candidates come from three places — the same normalized phone, e-mail or messaging id (an
-identifier: near-certain), the same name in any of its written forms (Han, pinyin,
-traditional or simplified, either order: the search index holds them all), and the people
-of a company with the same name (which also catches typos in a name) — and each is scored
-on the evidence, with the reasons a person can check ("same mobile"; "name 张伟 ≈ Zhang
-Wei"; "same company"). Only customers the user may see are returned; the others are
-counted.
+Candidates come from indexed lookups only, so that the answer takes milliseconds among
+millions of customers:
+
+- the same normalized phone, e-mail or messaging id (an identifier: near-certain), or for
+  an account the same web domain;
+- the same name in any written form: a name's *key* is the letters of its sort key without
+  spaces — pinyin for Han, family name first (张伟, 張偉, "Zhang Wei", "Wei Zhang",
+  "zhangwei" → ``zhangwei``) — looked up by equality in an index of ``NameKey(sort_key)``
+  (``contact_ws_name_key``), in both orders; the namesakes that share the other evidence
+  (company, city, birthday) come first;
+- a name with a typo: the keys one edit away (a letter left out, added, changed or two
+  swapped) — a few hundred index probes, not a scan — among the people who share the
+  company, the city or the birthday (or, with no such evidence, when the name as typed has
+  no namesake at all);
+- the people of a company of that name (which also catches bigger typos in a name there).
+
+Each candidate is scored on the evidence, with the reasons a person can check ("same
+mobile"; "name 张伟 ≈ Zhang Wei"; "same company"). Only customers the user may see are
+returned; the others are counted.
 """
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.db import connection, transaction
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
 
 from guanxi.customers import normalize
-from guanxi.customers.models import Account, AccountContact, Contact, ContactPoint
-from guanxi.customers.search import name_matches
+from guanxi.customers.models import (
+    Account,
+    AccountContact,
+    Address,
+    Contact,
+    ContactPoint,
+    Customer,
+    NameKey,
+)
+from guanxi.customers.search import _prefix, name_matches
 
 CANDIDATES = 50
 MIN_SCORE = 0.5
-IDENTIFIER_SCORES = {"phone": 0.97, "email": 0.95, "wechat": 0.95, "qq": 0.93}
+IDENTIFIER_SCORES = {"phone": 0.97, "email": 0.95, "wechat": 0.95, "qq": 0.93, "website": 0.93}
+# the lowest score a shared identifier gives: ``on_duplicate=merge`` merges only above it
+IDENTIFIER_LEVEL = min(IDENTIFIER_SCORES.values())
+# typo keys are tried for names of this many letters or more (shorter ones: too many
+# neighbours), and up to this many letters (longer ones: too many keys to probe)
+TYPO_MIN, TYPO_MAX = 4, 24
+_LETTERS = string.ascii_lowercase
 
 
 @dataclass
@@ -34,13 +66,69 @@ class Candidate:
     reasons: list[str] = field(default_factory=list)
     identifier: str = ""  # the kind of identifier it shares, if any
 
+    @property
+    def customer(self) -> Customer:
+        return self.contact
 
-def _forms(name: str) -> set[tuple[str, str]]:
+
+@dataclass
+class AccountCandidate:
+    account: Account
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    identifier: str = ""
+
+    @property
+    def customer(self) -> Customer:
+        return self.account
+
+
+# --- name keys --------------------------------------------------------------------------------
+def name_key(*, family: str, given: str) -> str:
+    """The key ``NameKey(sort_key)`` computes in the database for a stored contact (or, with
+    ``given=""``, an account): the sort key's letters without spaces."""
+    return normalize.sort_key(family=family, given=given)[:300].replace(" ", "")
+
+
+@lru_cache(maxsize=20_000)
+def name_keys(name: str) -> tuple[str, ...]:
+    """The keys a name typed in one field may have once stored: family name first or last,
+    given names joined or not (张伟 → zhangwei, weizhang; "Zixuan Jiang" → jiangzixuan)."""
+    text = " ".join(name.split())
+    if not text:
+        return ()
+    family, given = normalize.split_full_name(text)
+    keys = [name_key(family=family, given=given), name_key(family=given, given=family)]
+    if " " in text and not normalize.has_han(text):
+        words = text.split(" ")  # "Zhang Wei" typed family name first
+        keys.append(name_key(family=words[0], given=" ".join(words[1:])))
+    return tuple(dict.fromkeys(k for k in keys if k))
+
+
+def typo_keys(keys: tuple[str, ...]) -> list[str]:
+    """Every key one edit away from one of ``keys`` (Damerau–Levenshtein 1 over a–z)."""
+    found: set[str] = set()
+    for key in keys:
+        if not TYPO_MIN <= len(key) <= TYPO_MAX or not key.isascii():
+            continue
+        for i in range(len(key) + 1):
+            head, tail = key[:i], key[i:]
+            if tail:
+                found.add(head + tail[1:])
+                if len(tail) > 1:
+                    found.add(head + tail[1] + tail[0] + tail[2:])
+                found.update(head + ch + tail[1:] for ch in _LETTERS if ch != tail[0])
+            found.update(head + ch + tail for ch in _LETTERS)
+    return sorted(found - set(keys))
+
+
+@lru_cache(maxsize=50_000)
+def _forms(name: str) -> frozenset[tuple[str, str]]:
     """A name as letters to compare, in both orders: (pinyin or Latin letters without
     spaces, initials of its syllables or words)."""
     text = normalize.normalize_query(name)
     if not text:
-        return set()
+        return frozenset()
     if normalize.has_han(text):
         terms = normalize.name_search_terms(text, personal=True)
         # the terms hold "zhang wei" and "wei zhang" for 张伟 (syllables, either order)
@@ -49,64 +137,100 @@ def _forms(name: str) -> set[tuple[str, str]]:
     else:
         words = text.split()
         words_list = [words, list(reversed(words))]
-    return {("".join(words), "".join(w[0] for w in words)) for words in words_list if words}
+    return frozenset(
+        ("".join(words), "".join(w[0] for w in words)) for words in words_list if words
+    )
 
 
-def _name_queries(name: str) -> list[str]:
-    """At most two searches find a name in every script: as typed (a Latin query also finds
-    Han records by their pinyin) and, for Han input, its spaced pinyin (for records written
-    in Latin letters)."""
-    text = normalize.normalize_query(name)
-    queries = [text] if text else []
-    if normalize.has_han(text):
-        spaced = [t for t in normalize.name_search_terms(text, personal=True)
-                  if t.isascii() and " " in t]  # fmt: skip
-        queries += spaced[:1]
-    return queries
-
-
+@lru_cache(maxsize=100_000)
 def name_similarity(a: str, b: str) -> float:
     """0–1: how alike two names are across scripts and orders (张伟 vs Zhang Wei vs Wei
     Zhang: 1.0; 张伟 vs 张玮: the same pinyin, 1.0; Zhang Wei vs Zhang Wie: 0.88). Letters
     are compared with the initials of their syllables, so that 张伟 and 王芳 — sharing
     "ang" — stay apart."""
-    forms_a, forms_b = _forms(a), _forms(b)
     best = 0.0
-    for letters_a, initials_a in forms_a:
-        for letters_b, initials_b in forms_b:
+    for letters_a, initials_a in _forms(a):
+        for letters_b, initials_b in _forms(b):
             letters = fuzz.ratio(letters_a, letters_b) / 100
             initials = fuzz.ratio(initials_a, initials_b) / 100
             best = max(best, letters * (0.5 + 0.5 * initials))
     return round(best, 3)
 
 
+def _city_forms(city: str) -> list[str]:
+    """How a city may be stored: as typed, simplified or traditional, with or without 市."""
+    text = " ".join(city.split())
+    if not text:
+        return []
+    forms = {text, normalize.normalize_query(text)}
+    if normalize.has_han(text):
+        base = text.removesuffix("市")
+        for form in (base, base + "市"):
+            forms |= {form, normalize.to_simplified(form, by_character=True),
+                      normalize.to_traditional(form, by_character=True)}  # fmt: skip
+    else:
+        forms |= {text.title(), text.casefold()}
+    return sorted(forms)
+
+
+def _same_text(a: str, b: str) -> bool:
+    return normalize.normalize_query(a) == normalize.normalize_query(b)
+
+
+def _same_city(a: str, b: str) -> bool:
+    return _same_text(a.removesuffix("市"), b.removesuffix("市"))
+
+
+# --- accounts by name, shared by contact and account matching --------------------------------
+def _accounts_named(user: Any, name: str, *, legal_too: bool) -> list[int]:
+    """Accounts (visible to the user) whose name — or legal name — is ``name`` in any
+    script: by the name key's index, then, if that finds none, through the search index."""
+    keys = name_keys_of_company(name)
+    visible = Account.objects.visible_to(user, "view")
+    found = list(
+        visible.alias(key=NameKey("sort_key")).filter(key__in=keys)
+        .order_by().values_list("pk", flat=True)[:CANDIDATES]
+    )  # fmt: skip
+    if found or not legal_too:
+        return found
+    wanted = normalize.normalize_query(name)
+    similar = [account.pk for account, _rank in name_matches(Account, user, wanted)[:CANDIDATES]]
+    names = visible.filter(pk__in=similar).values_list("pk", "name", "legal_name")
+    return [pk for pk, *texts in names if wanted in map(normalize.normalize_query, texts)]
+
+
+def name_keys_of_company(name: str) -> list[str]:
+    key = name_key(family=" ".join(name.split()), given="")
+    return [key] if key else []
+
+
+# --- contacts ---------------------------------------------------------------------------------
 def match_contacts(
     *, user: Any, family_name: str = "", given_name: str = "", full_name: str = "",
     phone: str = "", email: str = "", wechat: str = "", company: str = "", city: str = "",
     birthday: date | None = None, exclude_id: int | None = None, limit: int = 10,
+    account_ids: list[int] | None = None,
 ) -> tuple[list[Candidate], int]:  # fmt: skip
-    """Scored candidates the user may see, best first, and how many others they may not."""
+    """Scored candidates the user may see, best first, and how many others they may not.
+    ``account_ids`` name accounts the person works at when they are known already (the
+    create form's account), in addition to or instead of ``company``."""
     workspace = user.workspace
     region = workspace.region or "CN"
     name = full_name.strip() or normalize.display_name(family=family_name, given=given_name)
     found: dict[int, Candidate] = {}
     hidden: set[int] = set()
-    visible = Contact.objects.visible_to(user, "view")
+    visible = Contact.objects.visible_to(user, "view").only(
+        "public_id", "display_name", "birthday", "workspace_id"
+    )
 
     def candidate(contact: Contact) -> Candidate:
         return found.setdefault(contact.pk, Candidate(contact))
 
     # 1. identifiers
     for kind, value in (("phone", phone), ("email", email), ("wechat", wechat)):
-        if not value.strip():
+        normalized, key = _identifier(kind, value, region)
+        if not key:
             continue
-        try:
-            normalized, _extra = normalize.normalize_contact_value(
-                kind=kind, value=value, region=region
-            )
-        except normalize.InvalidContactValue:
-            continue
-        key = normalize.email_match_key(normalized) if kind == "email" else normalized
         points = ContactPoint.objects.for_workspace(workspace).filter(
             kind=kind, match_key=key, contact__isnull=False, contact__deleted_at__isnull=True
         )
@@ -116,36 +240,49 @@ def match_contacts(
         for contact in seen.values():
             entry = candidate(contact)
             entry.identifier = entry.identifier or kind
-            entry.reasons.append({"phone": _("same phone %(v)s"), "email": _("same e-mail %(v)s"),
-                                  "wechat": _("same WeChat ID %(v)s")}[kind] % {"v": normalized})  # fmt: skip
-    # 2. the same name, in any written form — when no identifier answered already: a person
-    #    found by their phone needs no search among their namesakes
+            entry.reasons.append(_identifier_reason(kind, normalized))
+    # 2. by name and the other evidence — when no identifier answered already: a person found
+    #    by their phone needs no search among their namesakes
     identified = any(c.identifier for c in found.values())
-    if name and not identified:
-        for query in _name_queries(name):
-            for contact, _rank in name_matches(Contact, user, query)[:CANDIDATES]:
-                candidate(contact)
-    # 3. the people of a company of that name (typos in the person's name are caught here);
-    #    the company is found through the search index, then its people by their link
+    accounts = list(account_ids or [])
     if company.strip() and not identified:
-        wanted = normalize.normalize_query(company)
-        accounts = [
-            account.pk
-            for account, _rank in name_matches(Account, user, wanted)[:CANDIDATES]
-            if normalize.normalize_query(account.name) == wanted
-        ]
-        links = AccountContact.objects.for_workspace(workspace).filter(account_id__in=accounts)
-        people = visible.filter(pk__in=links.values("contact_id")[:CANDIDATES])
-        for contact in people:
+        accounts += _accounts_named(user, company, legal_too=True)
+    cities = _city_forms(city)
+    if not identified:
+        evidence = _evidence(workspace.pk, accounts=accounts, cities=cities, birthday=birthday)
+        keys = name_keys(name) if name else ()
+        rows = visible.alias(key=NameKey("sort_key"))
+        namesakes = []
+        if keys:
+            same_name = rows.filter(key__in=keys).order_by(*(e.desc() for e in evidence))
+            namesakes = list(same_name[:CANDIDATES])
+        # a typo: among the people who share the city or birthday (the company's people are
+        # all read below anyway), or anyone when the name as typed has no namesake at all
+        narrowing = evidence[1:] if accounts else evidence
+        typos = typo_keys(keys) if keys and (narrowing or not namesakes) else []
+        if typos:
+            # in key order: the index's order, so that PostgreSQL probes it key by key
+            # rather than expecting hundreds of keys to match a tenth of the table
+            near = rows.filter(_key_in(Contact, typos)).order_by("key")
+            if narrowing:
+                near = near.filter(_any(narrowing))
+            namesakes += near[:CANDIDATES]
+        for contact in namesakes:
             candidate(contact)
+        # 3. the people of the company (a name mistyped beyond one edit is caught here)
+        if accounts:
+            links = AccountContact.objects.for_workspace(workspace).filter(account_id__in=accounts)
+            for contact in visible.filter(pk__in=links.values("contact_id")[:CANDIDATES]):
+                candidate(contact)
     found.pop(exclude_id, None)
     if not found:
         return [], len(hidden)
     companies = _companies(workspace.pk, found)
-    cities = _cities(workspace.pk, found)
+    addresses = _cities(workspace.pk, Contact, found)
     for entry in found.values():
         _score(entry, name=name, company=company, city=city, birthday=birthday,
-               companies=companies.get(entry.contact.pk, []), cities=cities.get(entry.contact.pk, []))  # fmt: skip
+               accounts=set(accounts), companies=companies.get(entry.contact.pk, []),
+               cities=addresses.get(entry.contact.pk, []))  # fmt: skip
     ranked = sorted(
         (c for c in found.values() if c.score >= MIN_SCORE),
         key=lambda c: (-c.score, c.contact.display_name, c.contact.pk),
@@ -153,51 +290,106 @@ def match_contacts(
     return ranked[:limit], len(hidden - set(found))
 
 
-def _companies(workspace_id: int, found: dict[int, Candidate]) -> dict[int, list[str]]:
-    result: dict[int, list[str]] = {}
+def _identifier(kind: str, value: str, region: str) -> tuple[str, str]:
+    """(normalized value, match key) of an identifier as typed; ("", "") if it is none."""
+    if not value.strip():
+        return "", ""
+    try:
+        normalized, _extra = normalize.normalize_contact_value(
+            kind=kind, value=value, region=region
+        )
+    except normalize.InvalidContactValue:
+        return "", ""
+    return normalized, normalize.email_match_key(normalized) if kind == "email" else normalized
+
+
+def _identifier_reason(kind: str, value: str) -> str:
+    reasons = {"phone": _("same phone %(v)s"), "email": _("same e-mail %(v)s"),
+               "wechat": _("same WeChat ID %(v)s"), "website": _("same website %(v)s")}  # fmt: skip
+    return reasons[kind] % {"v": value}
+
+
+def _evidence(
+    workspace_id: int, *, accounts: list[int], cities: list[str], birthday: date | None
+) -> list[Any]:
+    """Conditions on a contact row for the evidence given besides the name, strongest
+    first: works at the company, lives or works in the city, was born that day."""
+    conditions: list[Any] = []
+    if accounts:
+        links = AccountContact.objects.for_workspace(workspace_id).filter(
+            contact_id=OuterRef("pk"), account_id__in=accounts
+        )
+        conditions.append(Exists(links))
+    if cities:
+        places = Address.objects.for_workspace(workspace_id).filter(
+            contact_id=OuterRef("pk"), city__in=cities
+        )
+        conditions.append(Exists(places))
+    if birthday is not None:
+        conditions.append(ExpressionWrapper(Q(birthday=birthday), output_field=BooleanField()))
+    return conditions
+
+
+def _key_in(model: type[Customer], keys: list[str]) -> Any:
+    """``NameKey(sort_key) IN keys``; on PostgreSQL one array parameter rather than hundreds
+    of placeholders to build, send and parse."""
+    if connection.vendor != "postgresql":
+        return Q(key__in=keys)
+    table = model._meta.db_table
+    return RawSQL(f"""REPLACE("{table}"."sort_key", ' ', '') = ANY(%s)""", [keys],
+                  output_field=BooleanField())  # fmt: skip
+
+
+def _any(conditions: list[Any]) -> Q:
+    combined = Q()
+    for condition in conditions:
+        combined |= Q(
+            condition.expression if isinstance(condition, ExpressionWrapper) else condition
+        )
+    return combined
+
+
+def _companies(workspace_id: int, found: dict[int, Candidate]) -> dict[int, list[tuple[int, str]]]:
+    result: dict[int, list[tuple[int, str]]] = {}
     links = (
         AccountContact.objects.for_workspace(workspace_id)
-        .filter(
-            contact_id__in=list(found), deleted_at__isnull=True, account__deleted_at__isnull=True
-        )
-        .values_list("contact_id", "account__name")
+        .filter(contact_id__in=list(found), account__deleted_at__isnull=True)
+        .values_list("contact_id", "account_id", "account__name")
     )
-    for contact_id, account_name in links:
-        result.setdefault(contact_id, []).append(account_name)
+    for contact_id, account_id, account_name in links:
+        result.setdefault(contact_id, []).append((account_id, account_name))
     return result
 
 
-def _cities(workspace_id: int, found: dict[int, Candidate]) -> dict[int, list[str]]:
-    from guanxi.customers.models import Address
-
+def _cities(
+    workspace_id: int, model: type[Customer], found: dict[int, Any]
+) -> dict[int, list[str]]:
+    owner = "contact_id" if model is Contact else "account_id"
     result: dict[int, list[str]] = {}
     rows = (
         Address.objects.for_workspace(workspace_id)
-        .filter(contact_id__in=list(found))
+        .filter(**{f"{owner}__in": list(found)})
         .exclude(city="")
     )
-    for contact_id, city in rows.values_list("contact_id", "city"):
-        result.setdefault(contact_id, []).append(city)
+    for owner_id, city in rows.values_list(owner, "city"):
+        result.setdefault(owner_id, []).append(city)
     return result
 
 
-def _same_text(a: str, b: str) -> bool:
-    return normalize.normalize_query(a) == normalize.normalize_query(b)
-
-
 def _score(entry: Candidate, *, name: str, company: str, city: str, birthday: date | None,
-           companies: list[str], cities: list[str]) -> None:  # fmt: skip
+           accounts: set[int], companies: list[tuple[int, str]], cities: list[str]) -> None:  # fmt: skip
     """Evidence to a score: an identifier is near-certain; otherwise the name carries most of
     it and company, city and birthday confirm (or, differing, weaken) it."""
     contact = entry.contact
     similarity = name_similarity(name, contact.display_name) if name else 0.0
     if similarity >= 0.8 and name:
         entry.reasons.append(_("name %(a)s ≈ %(b)s") % {"a": name, "b": contact.display_name})
-    same_company = bool(company) and any(_same_text(company, c) for c in companies)
-    same_city = bool(city) and any(_same_text(city, c) for c in cities)
+    at = [n for pk, n in companies if pk in accounts or (company and _same_text(company, n))]
+    same_company = bool(at)
+    same_city = bool(city) and any(_same_city(city, c) for c in cities)
     same_birthday = birthday is not None and contact.birthday == birthday
     if same_company:
-        entry.reasons.append(_("same company %(c)s") % {"c": company})
+        entry.reasons.append(_("same company %(c)s") % {"c": company or at[0]})
     if same_city:
         entry.reasons.append(_("same city %(c)s") % {"c": city})
     if same_birthday:
@@ -207,13 +399,239 @@ def _score(entry: Candidate, *, name: str, company: str, city: str, birthday: da
         score += 0.02 if similarity >= 0.8 else 0.0
         entry.score = round(min(score, 0.99), 3)
         return
+    wanted_company = bool(company or accounts)
     score = 0.6 * similarity
-    score += 0.25 if same_company else (-0.1 if company and companies else 0.0)
+    score += 0.25 if same_company else (-0.1 if wanted_company and companies else 0.0)
     score += 0.1 if same_city else (-0.05 if city and cities else 0.0)
     score += 0.15 if same_birthday else (-0.15 if birthday and contact.birthday else 0.0)
     entry.score = round(max(0.0, min(score, 0.95)), 3)
 
 
-def describe(entry: Candidate) -> dict[str, Any]:
-    return {"id": entry.contact.public_id, "display_name": entry.contact.display_name,
+def describe(entry: Candidate | AccountCandidate) -> dict[str, Any]:
+    customer = entry.customer
+    return {"id": customer.public_id, "display_name": str(customer),
             "score": entry.score, "reasons": entry.reasons}  # fmt: skip
+
+
+# --- accounts ---------------------------------------------------------------------------------
+def website_domain(value: str) -> str:
+    """The host of a web address without "www." ("https://www.Yuanjing.cn/about" →
+    yuanjing.cn); "" when it is none."""
+    text = value.strip()
+    if not text:
+        return ""
+    host = urlsplit(text if "://" in text else f"https://{text}").hostname or ""
+    host = host.lower().rstrip(".")
+    return host.removeprefix("www.") if "." in host else ""
+
+
+def _accounts_at_domain(user: Any, domain: str) -> tuple[list[Account], set[int]]:
+    """Accounts whose website, or one of whose web contact points, is on ``domain``:
+    (visible accounts, primary keys of the invisible ones). Prefix probes of two indexes."""
+    starts = [f"{scheme}://{host}" for scheme in ("https", "http") for host in (domain, f"www.{domain}")]  # fmt: skip
+    workspace = user.workspace
+    by_field = Q()
+    for start in starts:
+        by_field |= _prefix("website", start)
+    holders = set(
+        Account.objects.for_workspace(workspace).filter(by_field)
+        .values_list("pk", "website")[:CANDIDATES]
+    )  # fmt: skip
+    by_point = Q()
+    for start in starts:
+        by_point |= _prefix("match_key", start)
+    points = ContactPoint.objects.for_workspace(workspace).filter(
+        by_point, kind="web", account__isnull=False, account__deleted_at__isnull=True
+    )
+    holders |= set(points.values_list("account_id", "match_key")[:CANDIDATES])
+    # a prefix of "https://acme.cn" is also "https://acme.cn.evil.com": keep the same host
+    ids = {pk for pk, url in holders if website_domain(url) == domain}
+    visible = list(Account.objects.visible_to(user, "view").filter(pk__in=ids))
+    return visible, ids - {a.pk for a in visible}
+
+
+def match_accounts(
+    *, user: Any, name: str = "", phone: str = "", email: str = "", website: str = "",
+    city: str = "", exclude_id: int | None = None, limit: int = 10,
+) -> tuple[list[AccountCandidate], int]:  # fmt: skip
+    """Accounts that may be the organization described, best first, and how many others
+    the user may not see: by phone, e-mail or web domain (identifiers), by name or legal
+    name in any script, confirmed by the city."""
+    workspace = user.workspace
+    region = workspace.region or "CN"
+    found: dict[int, AccountCandidate] = {}
+    hidden: set[int] = set()
+    visible = Account.objects.visible_to(user, "view")
+
+    def candidate(account: Account) -> AccountCandidate:
+        return found.setdefault(account.pk, AccountCandidate(account))
+
+    for kind, value in (("phone", phone), ("email", email)):
+        normalized, key = _identifier(kind, value, region)
+        if not key:
+            continue
+        points = ContactPoint.objects.for_workspace(workspace).filter(
+            kind=kind, match_key=key, account__isnull=False, account__deleted_at__isnull=True
+        )
+        holders = set(points.values_list("account_id", flat=True)[:CANDIDATES])
+        seen = {a.pk: a for a in visible.filter(pk__in=holders)}
+        hidden |= holders - set(seen)
+        for account in seen.values():
+            entry = candidate(account)
+            entry.identifier = entry.identifier or kind
+            entry.reasons.append(_identifier_reason(kind, normalized))
+    domain = website_domain(website)
+    if domain:
+        seen_at, hidden_at = _accounts_at_domain(user, domain)
+        hidden |= hidden_at
+        for account in seen_at:
+            entry = candidate(account)
+            entry.identifier = entry.identifier or "website"
+            entry.reasons.append(_identifier_reason("website", domain))
+    if name.strip():
+        named = set(_accounts_named(user, name, legal_too=False))
+        # the legal name, and names written otherwise, through the search index
+        wanted = normalize.normalize_query(name)
+        named |= {account.pk for account, _rank in name_matches(Account, user, wanted)[:CANDIDATES]}
+        for account in visible.filter(pk__in=named - set(found)):
+            candidate(account)
+    found.pop(exclude_id, None)
+    if not found:
+        return [], len(hidden)
+    addresses = _cities(workspace.pk, Account, found)
+    for entry in found.values():
+        _score_account(entry, name=name, city=city, cities=addresses.get(entry.account.pk, []))
+    ranked = sorted(
+        (c for c in found.values() if c.score >= MIN_SCORE),
+        key=lambda c: (-c.score, c.account.name, c.account.pk),
+    )
+    return ranked[:limit], len(hidden - set(found))
+
+
+def company_similarity(a: str, b: str) -> float:
+    """0–1: how alike two organization names are, in any script (上海远景贸易 = 上海遠景貿易
+    = "Shanghai Yuanjing Maoyi"), by the letters of their keys."""
+    key_a, key_b = name_key(family=a, given=""), name_key(family=b, given="")
+    if not key_a or not key_b:
+        return 0.0
+    return round(fuzz.ratio(key_a, key_b) / 100, 3)
+
+
+def _score_account(entry: AccountCandidate, *, name: str, city: str, cities: list[str]) -> None:
+    account = entry.account
+    similarity = 0.0
+    if name.strip():
+        similarity = max(company_similarity(name, account.name),
+                         company_similarity(name, account.legal_name or ""))  # fmt: skip
+    if similarity >= 0.8:
+        shown = account.name
+        if account.legal_name and company_similarity(name, account.legal_name) > company_similarity(
+            name, account.name
+        ):
+            shown = account.legal_name
+        entry.reasons.append(_("name %(a)s ≈ %(b)s") % {"a": name, "b": shown})
+    same_city = bool(city) and any(_same_city(city, c) for c in cities)
+    if same_city:
+        entry.reasons.append(_("same city %(c)s") % {"c": city})
+    if entry.identifier:
+        score = IDENTIFIER_SCORES[entry.identifier] + (0.02 if similarity >= 0.8 else 0.0)
+        entry.score = round(min(score, 0.99), 3)
+        return
+    # an organization's name is rarer than a person's: the same name alone is strong
+    score = 0.85 * similarity
+    score += 0.07 if same_city else (-0.05 if city and cities else 0.0)
+    entry.score = round(max(0.0, min(score, 0.92)), 3)
+
+
+# --- on_duplicate=merge: the new record's data into the existing one ---------------------------
+CONTACT_FILLABLE = (
+    "family_name", "given_name", "gender", "birthday", "occupation", "interests",
+    "preferred_language", "preferred_channel", "source", "external_id",
+)  # fmt: skip
+ACCOUNT_FILLABLE = ("legal_name", "industry", "size", "website", "region", "source", "external_id")
+
+
+def _empty(value: Any) -> bool:
+    return value in (None, "", [], {})
+
+
+def _address_key(address: Any) -> tuple[str, ...]:
+    parts = (address.country, address.region, address.city, address.district, address.street,
+             address.street2, address.postcode)  # fmt: skip
+    return tuple(normalize.normalize_query(str(part or "")) for part in parts)
+
+
+@transaction.atomic
+def fill_from_duplicate(
+    *, customer: Customer, by: Any, data: dict[str, Any],
+    tags: list[str] | None = None, custom_fields: dict[str, Any] | None = None,
+    lifecycle_stage: str | None = None, contact_points: Any = (), addresses: Any = (),
+    account: Account | None = None, title: str = "", parent: Account | None = None,
+) -> tuple[Customer, list[str]]:  # fmt: skip
+    """Complete an existing contact or account with what a new record of the same customer
+    brought (``on_duplicate=merge``): its empty fields filled, the contact points, addresses,
+    tags and custom fields it lacks added, the company linked — nothing it has replaced.
+    Through the services (field history, versions, clash checks), with the record locked
+    meanwhile; audited. Returns the record as filled and what was filled."""
+    from guanxi.customers import services
+    from guanxi.platform.audit import record_audit
+
+    customer = type(customer)._base_manager.select_for_update().get(pk=customer.pk)
+
+    is_contact = isinstance(customer, Contact)
+    fillable = CONTACT_FILLABLE if is_contact else ACCOUNT_FILLABLE
+    changes = {
+        name: value
+        for name, value in data.items()
+        if name in fillable and not _empty(value) and _empty(getattr(customer, name))
+    }
+    extra = {key: value for key, value in (custom_fields or {}).items()
+             if not _empty(value) and _empty(customer.custom_fields.get(key))}  # fmt: skip
+    if extra:
+        changes["custom_fields"] = extra
+    if lifecycle_stage and customer.lifecycle_stage_id is None:
+        changes["lifecycle_stage"] = lifecycle_stage
+    if not is_contact and parent is not None and customer.parent_id is None:
+        changes["parent"] = parent
+    current_tags = {tag.name for tag in customer.tags.all()}
+    if tags and not set(tags) <= current_tags:
+        changes["tags"] = sorted(current_tags | set(tags))
+    filled = sorted(changes)
+    update = services.update_contact if is_contact else services.update_account
+    # saved even when no field changes: the new version and history say it was completed
+    update(**{"contact" if is_contact else "account": customer}, by=by,
+           expected_version=customer.version, **changes)  # fmt: skip
+    owner = {"contact" if is_contact else "account": customer}
+    held = set(
+        ContactPoint.objects.for_workspace(customer.workspace_id)
+        .filter(**owner).values_list("kind", "match_key")
+    )  # fmt: skip
+    for index, point in enumerate(contact_points):
+        _value, key = _identifier(point.kind, point.value, customer.workspace.region or "CN")
+        if key and (point.kind, key) in held:
+            continue
+        services.add_contact_point(customer=customer, point=point, by=by,
+                                   path=f"contact_points.{index}")  # fmt: skip
+        if "contact_points" not in filled:
+            filled.append("contact_points")
+    known = {
+        _address_key(row)
+        for row in Address.objects.for_workspace(customer.workspace_id).filter(**owner)
+    }
+    for index, address in enumerate(addresses):
+        if _address_key(address) in known:
+            continue
+        services.add_address(customer=customer, address=address, by=by, path=f"addresses.{index}")
+        known.add(_address_key(address))
+        if "addresses" not in filled:
+            filled.append("addresses")
+    if is_contact and account is not None:
+        linked = AccountContact.objects.for_workspace(customer.workspace_id).filter(
+            contact=customer, account=account
+        )
+        if not linked.exists():
+            services.link_contact(contact=customer, account=account, title=title, by=by)
+            filled.append("accounts")
+    record_audit(action=f"{customer.object_type}.merged_on_entry", actor=by, obj=customer,
+                 data={"filled": filled})  # fmt: skip
+    return customer, filled
