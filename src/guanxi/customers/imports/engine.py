@@ -20,6 +20,7 @@ from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -29,7 +30,7 @@ from django.utils.translation import gettext as _
 from guanxi.customers import normalize, services
 from guanxi.customers.errors import ContactPointClash, DuplicateExternalId
 from guanxi.customers.generate import Writer
-from guanxi.customers.imports import bulk, readers
+from guanxi.customers.imports import bulk, interactions, readers
 from guanxi.customers.imports import mapping as mappings
 from guanxi.customers.models import (
     Account,
@@ -47,10 +48,11 @@ from guanxi.platform.context import acting_in
 from guanxi.platform.customfields import clean_custom_values
 from guanxi.platform.errors import GuanxiError, ValidationFailed
 from guanxi.platform.models import CustomField, Membership, Tag, User
+from guanxi.timeline.models import Interaction
 
 BATCH = 500
 ERROR_SAMPLE = 1000
-MODELS = {"contacts": Contact, "accounts": Account}
+MODELS = {"contacts": Contact, "accounts": Account, "interactions": Interaction}
 POINT_FIELDS = (("phone", "phone"), ("phone2", "phone"), ("email", "email"),
                 ("email2", "email"), ("wechat", "wechat"), ("qq", "qq"))  # fmt: skip
 POINT_KINDS = dict(POINT_FIELDS)
@@ -99,6 +101,8 @@ def create_job(
         raise ValidationFailed(
             [("policy", _("one of %(p)s") % {"p": ", ".join(ImportJob.Policy.values)})]
         )
+    custom = custom_fields(membership.workspace_id, kind)
+    _check_defaults(defaults, kind=kind, custom=set(custom))
     job = ImportJob(
         workspace_id=membership.workspace_id, kind=kind, file_name=Path(file_name).name[:300],
         policy=policy, defaults=defaults or {}, created_by=membership.user,
@@ -121,7 +125,6 @@ def create_job(
         raise ValidationFailed([("file", str(exc))]) from None
     job.file_format, job.encoding, job.delimiter = info.file_format, info.encoding, info.delimiter
     job.sheet, job.columns = info.sheet, info.columns
-    custom = custom_fields(membership.workspace_id, kind)
     if mapping is None:
         job.mapping = mappings.suggest(
             info.columns, kind, custom={k: f.label for k, f in custom.items()}
@@ -134,6 +137,17 @@ def create_job(
     record_audit(action="import.created", actor=membership.user, workspace=membership.workspace,
                  obj=job, data={"file": job.file_name, "type": kind, "size": size})  # fmt: skip
     return job
+
+
+def _check_defaults(defaults: dict | None, *, kind: str, custom: set[str]) -> None:
+    """Values for empty cells are for the fields of the import's type only."""
+    errors = [
+        (f"defaults.{name}", _("unknown field %(field)r") % {"field": name})
+        for name in defaults or {}
+        if name not in mappings.FIELDS[kind] and name.removeprefix("cf.") not in custom
+    ]
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def _chunks(upload: Any) -> Iterator[bytes]:
@@ -160,6 +174,7 @@ def set_mapping(
             raise ValidationFailed([("policy", ", ".join(ImportJob.Policy.values))])
         job.policy = policy
     if defaults is not None:
+        _check_defaults(defaults, kind=job.kind, custom=set(custom))
         job.defaults = defaults
     job.status = ImportJob.Status.UPLOADED
     job.save(update_fields=["mapping", "policy", "defaults", "status", "updated_at"])
@@ -227,6 +242,10 @@ class Context:
     @cached_property
     def writer(self) -> Writer:
         return Writer()
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return interactions.workspace_zone(self)
 
     def team_of(self, user: User) -> int | None:
         if user.pk not in self.teams:
@@ -586,6 +605,8 @@ def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, O
     updates, ``create`` despite a match, a phone some account holds — go one by one through
     the services (``process``) after the new ones, so they see the rows just created.
     """
+    if ctx.job.kind == "interactions":
+        return interactions.process_batch(chunk, ctx, by)
     outcomes: dict[int, Outcome] = {}
     prepared: dict[int, Prepared] = {}
     for line, row in chunk:
@@ -789,6 +810,9 @@ def undo(job: ImportJob, *, by: User) -> dict[str, int]:
     model = MODELS[job.kind]
     rows = ImportRow.objects.filter(job=job)
     created = list(rows.filter(outcome="created").values_list("record_id", flat=True))
+    if model is Interaction:
+        interactions.undo(job, created)
+        return _undone(job, by, {"removed": len(created), "restored": 0})
     holder = "contact" if model is Contact else "account"
     now = timezone.now()
     for start in range(0, len(created), 1000):
@@ -833,9 +857,12 @@ def undo(job: ImportJob, *, by: User) -> dict[str, int]:
         record.version += 1
         record.save()
         restored += 1
+    return _undone(job, by, {"removed": len(created), "restored": restored})
+
+
+def _undone(job: ImportJob, by: User, result: dict[str, int]) -> dict[str, int]:
     job.status = ImportJob.Status.UNDONE
     job.save(update_fields=["status", "updated_at"])
-    result = {"removed": len(created), "restored": restored}
     record_audit(action="import.undone", actor=by, workspace=job.workspace, obj=job, data=result)
     return result
 

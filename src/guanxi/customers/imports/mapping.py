@@ -43,8 +43,22 @@ FIELDS = {
         "website": gettext_lazy("Website"),
         **COMMON_FIELDS,
     },
+    # a timeline entry, and how to find the contact it concerns
+    "interactions": {
+        "contact_external_id": gettext_lazy("Contact's external id"),
+        "phone": gettext_lazy("Contact's phone"), "email": gettext_lazy("Contact's e-mail"),
+        "channel": gettext_lazy("Channel"), "direction": gettext_lazy("Direction"),
+        "occurred_at": gettext_lazy("When (date and time)"),
+        "subject": gettext_lazy("Subject"), "body": gettext_lazy("Content"),
+        "actor": gettext_lazy("By (username)"), "reference": gettext_lazy("Reference (link)"),
+        "external_id": gettext_lazy("External id (of the interaction)"),
+    },
 }  # fmt: skip
-REQUIRED = {"contacts": (("full_name", "family_name", "given_name"),), "accounts": (("name",),)}
+REQUIRED = {
+    "contacts": (("full_name", "family_name", "given_name"),),
+    "accounts": (("name",),),
+    "interactions": (("contact_external_id", "phone", "email"),),
+}
 
 # normalized header -> field; headers are compared lower-case, simplified, without spaces
 # and punctuation ("E-mail Address" -> "emailaddress", "電子郵件" -> "电子邮件")
@@ -92,6 +106,96 @@ SYNONYMS = {
     "external_id": ["id", "externalid", "customerid", "contactid", "accountid", "编号",
                     "客户编号", "外部编号", "uid"],
 }  # fmt: skip
+# where a header means something else in a file of interactions
+SYNONYMS_BY_KIND = {
+    "interactions": {
+        "contact_external_id": [
+            "customerid",
+            "contactid",
+            "customerexternalid",
+            "客户编号",
+            "客户id",
+            "联系人编号",
+            "客户代码",
+            "会员编号",
+            "会员号",
+        ],
+        "external_id": [
+            "id",
+            "externalid",
+            "interactionid",
+            "eventid",
+            "messageid",
+            "callid",
+            "recordid",
+            "编号",
+            "记录编号",
+            "互动编号",
+            "消息id",
+            "通话id",
+            "uid",
+        ],
+        "channel": [
+            "channel",
+            "medium",
+            "type",
+            "渠道",
+            "沟通渠道",
+            "方式",
+            "联系方式",
+            "类型",
+            "互动类型",
+        ],
+        "direction": ["direction", "inout", "方向", "呼叫方向", "呼入呼出"],
+        "occurred_at": [
+            "time",
+            "date",
+            "datetime",
+            "when",
+            "occurredat",
+            "timestamp",
+            "createdat",
+            "时间",
+            "日期",
+            "发生时间",
+            "沟通时间",
+            "联系时间",
+            "通话时间",
+            "时间日期",
+        ],
+        "subject": ["subject", "title", "topic", "主题", "标题", "事由"],
+        "body": [
+            "body",
+            "content",
+            "summary",
+            "notes",
+            "note",
+            "description",
+            "message",
+            "内容",
+            "摘要",
+            "备注",
+            "记录",
+            "沟通内容",
+            "详情",
+            "消息内容",
+        ],
+        "actor": [
+            "by",
+            "agent",
+            "user",
+            "owner",
+            "salesrep",
+            "员工",
+            "坐席",
+            "经办人",
+            "负责人",
+            "跟进人",
+            "销售",
+        ],
+        "reference": ["reference", "link", "url", "recording", "链接", "录音", "附件"],
+    },
+}
 _PUNCTUATION = re.compile(r"[\s\-_./:：()（）#№*]+")
 TRANSFORMS = ("trim", "upper", "lower", "title")
 
@@ -108,7 +212,7 @@ def suggest(columns: list[str], kind: str, *, custom: dict[str, str] | None = No
     recognised by key or label (``cf.<key>``)."""
     fields = FIELDS[kind]
     lookup: dict[str, str] = {}
-    for field, names in SYNONYMS.items():
+    for field, names in {**SYNONYMS, **SYNONYMS_BY_KIND.get(kind, {})}.items():
         if field in fields:
             for name in names:
                 lookup.setdefault(name, field)
@@ -119,7 +223,7 @@ def suggest(columns: list[str], kind: str, *, custom: dict[str, str] | None = No
     used: set[str] = set()
     for column in columns:
         field = lookup.get(normalize_header(column))
-        if field in used and field in ("phone", "email"):
+        if field in used and f"{field}2" in fields:
             field = f"{field}2"
         if field is None or field in used:
             continue
@@ -161,6 +265,13 @@ def check_mapping(mapping: Any, *, columns: list[str], kind: str, custom: set[st
         else:
             seen[field] = column
             cleaned[column] = {"field": field, "transform": transform}
+    if kind == "interactions":
+        if not set(REQUIRED[kind][0]) & set(seen):
+            errors.append(("mapping", _("map a column to the contact's external id, phone or "
+                                        "e-mail: it says whose timeline a row goes to")))  # fmt: skip
+        if errors:
+            raise ValidationFailed(errors)
+        return cleaned
     identifying = set(REQUIRED[kind][0]) | {"phone", "email", "external_id", "wechat", "qq"}
     if not identifying & set(seen):
         names = " / ".join(str(fields[f]) for f in REQUIRED[kind][0])

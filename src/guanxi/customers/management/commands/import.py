@@ -1,4 +1,5 @@
-"""`guanxi import`: bring a CSV, XLSX, vCard or JSON-lines file into the customer master."""
+"""`guanxi import`: bring a CSV, XLSX, vCard or JSON-lines file into the customer master, or
+a file of interactions onto contacts' timelines."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from guanxi.platform.models import Membership
 
 class Command(GuanxiCommand):
     help = (
-        "Import contacts or accounts from a file (CSV in UTF-8, GB18030/GBK or Big5; XLSX; "
+        "Import contacts, accounts or interactions from a file (CSV in UTF-8, GB18030/GBK or Big5; XLSX; "
         "vCard; JSON lines). Prints progress, then one JSON line of counts. A stopped import "
         "continues where it stopped with --resume JOB_ID."
     )
@@ -33,6 +34,9 @@ class Command(GuanxiCommand):
         parser.add_argument("--sheet", default="", help="XLSX sheet (default: the first).")
         parser.add_argument("--policy", choices=ImportJob.Policy.values, default="skip",
                             help="What to do with rows that match an existing customer.")  # fmt: skip
+        parser.add_argument("--default", action="append", default=[], metavar="FIELD=VALUE",
+                            help="A value for a field whose cell is empty (or that no column "
+                                 "fills), e.g. channel=wechat; may be repeated.")  # fmt: skip
         parser.add_argument("--dry-run", action="store_true", help="Check only; keep nothing.")
         parser.add_argument("--resume", metavar="JOB_ID", help="Continue a stopped import.")
         parser.add_argument("--batch", type=int, default=engine.BATCH, help=argparse_hide())
@@ -60,11 +64,17 @@ class Command(GuanxiCommand):
                     mapping = json.loads(Path(options["mapping"]).read_text(encoding="utf-8"))
                 except (OSError, ValueError) as exc:
                     raise fail(f"--mapping: {exc}") from exc
+            defaults = {}
+            for item in options["default"]:
+                name, equals, value = item.partition("=")
+                if not equals or not name.strip():
+                    raise fail(f"--default {item!r}: write FIELD=VALUE")
+                defaults[name.strip()] = value.strip()
             with path.open("rb") as upload:
                 job = engine.create_job(
                     membership=membership, kind=options["kind"], upload=upload,
                     file_name=path.name, sheet=options["sheet"], mapping=mapping,
-                    policy=options["policy"],
+                    policy=options["policy"], defaults=defaults,
                 )  # fmt: skip
             self.stderr.write(f"{job.public_id}: {job.file_format}"
                               f"{' ' + job.encoding if job.encoding else ''}, columns mapped: "
