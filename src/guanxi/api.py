@@ -2,6 +2,7 @@
 
 from guanxi import __version__
 from guanxi.customers.api import router as customers_router
+from guanxi.customers.duplicates_api import router as duplicates_router
 from guanxi.customers.export_jobs_api import router as export_jobs_router
 from guanxi.customers.imports.api import router as imports_router
 from guanxi.customers.imports.templates_api import router as import_templates_router
@@ -26,6 +27,7 @@ api = create_api(
 )
 api.add_router("/", platform_router)
 api.add_router("/", customers_router)
+api.add_router("/", duplicates_router)
 api.add_router("/", export_jobs_router)
 # before the imports router: /imports/templates is not an import id
 api.add_router("/", import_templates_router)

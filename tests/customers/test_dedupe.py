@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from guanxi.customers import dedupe, services, testsets
+from guanxi.customers import dedupe, testsets
 from guanxi.customers.models import Contact, DedupeRun, DuplicatePair, IdentitySettings
 from guanxi.platform.context import acting_in
 from guanxi.platform.errors import Forbidden
+from tests.customers.twins import make_twins
 from tests.factories import make_member
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -72,38 +73,9 @@ def test_bilingual_set_precision_and_recall(workspace, admin, tmp_path):
     assert counts["clusters"] == len(set(clusters.values()))
 
 
-def _person(workspace, by, family, given, *, phone="", email="", company=None, birthday=None):
-    points = [services.ContactPointInput(kind=k, value=v, is_shared=True)
-              for k, v in (("phone", phone), ("email", email)) if v]  # fmt: skip
-    return services.create_contact(workspace=workspace, by=by, family_name=family,
-                                   given_name=given, contact_points=points, account=company,
-                                   birthday=birthday)  # fmt: skip
-
-
 @pytest.fixture
 def twins(workspace, admin):
-    """Forty people, ten of them entered twice (once in Han, once in pinyin, same mobile)."""
-    by = admin.user
-    company = services.create_account(workspace=workspace, by=by, name="星辰科技有限公司")
-    people = []
-    for i, (family, given) in enumerate(zip("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗",
-                                            ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋"] * 2,
-                                            strict=True)):  # fmt: skip
-        phone = f"1381234{i:04d}"
-        people.append(_person(workspace, by, family, given, phone=phone,
-                              email=f"p{i}@example.cn", company=company if i % 2 else None))  # fmt: skip
-    for i in range(20):
-        family, given = f"Family{i}", f"Given{i}"
-        people.append(_person(workspace, by, family, given, phone=f"1391234{i:04d}"))
-    twins = []
-    for i, person in enumerate(people[:10]):
-        from guanxi.customers import normalize
-
-        family = "".join(normalize._pinyin(person.family_name, personal=True)).capitalize()
-        given = "".join(normalize._pinyin(person.given_name)).capitalize()
-        twin = _person(workspace, by, family, given, phone=f"+86 138 1234 {i:04d}")
-        twins.append((person, twin))
-    return twins
+    return make_twins(workspace, admin.user)
 
 
 def test_scan_proposes_pairs_with_evidence(workspace, admin, twins):

@@ -158,8 +158,13 @@ BLOCKING = (
     ("postcode", "street"),
 )  # fmt: skip
 DETERMINISTIC = (("phone",), ("email",), ("id_number",), ("family", "given", "birthday"))
-EM_BLOCKS = (("family", "given"), ("birthday",), ("phone",), ("postcode",), ("company",))
-EM_SESSIONS = 3
+# Expectation-maximisation sessions, from the purest block down: within a shared phone or
+# e-mail nearly every pair is one person, so the model learns what such pairs look like; a
+# name with a company is left out — at scale it pairs up namesakes who work at one of many
+# companies of the same name, which teaches the model that matches differ in everything.
+# Two sessions between them learn every comparison; what none learns keeps its prior.
+EM_BLOCKS = (("phone",), ("email",), ("id_number",), ("family", "given", "birthday"))
+EM_SESSIONS = 2
 
 
 def _rules(keys: Iterable[tuple[str, ...]], present: set[str]) -> list[Any]:
@@ -207,19 +212,30 @@ def score_frames(
     linker = Linker(tables if link else tables[0], settings, log_level=logging.WARNING)
     deterministic = _rules(DETERMINISTIC, present)
     linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
+    records = sum(len(frame) for frame in frames)
+    if not linker._settings_obj._probability_two_random_records_match:
+        # no two records share an identifier (yet): assume about one record in a hundred has
+        # a duplicate rather than none — with none, no pair could ever score above zero
+        linker._settings_obj._probability_two_random_records_match = 0.02 / max(records, 2)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
+    linker = _with_unseen_u(linker, tables if link else tables[0], 0.5 / max_u_pairs)
     # each session fixes the comparisons its block agrees on and learns the others; two
     # sessions between them must cover every comparison
     # each session fixes the comparisons its block agrees on and learns the others; a
     # session that cannot learn (too few pairs in a small workspace) is left out, the model
     # as it was before it restored (a failed session leaves its block's comparisons out)
-    for rule in _rules(EM_BLOCKS, present)[:EM_SESSIONS]:
+    learnt = 0
+    for rule in _rules(EM_BLOCKS, present):
         before = linker.misc.save_model_to_json()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
         except Exception as exc:  # Splink raises plain exceptions here
             logger.info("EM on %s left out: %s", rule, exc)
             linker = Linker(tables if link else tables[0], before, log_level=logging.WARNING)
+            continue
+        learnt += 1
+        if learnt == EM_SESSIONS:
+            break
     times["train"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
     predictions = linker.inference.predict(threshold_match_probability=threshold)
@@ -235,6 +251,22 @@ def score_frames(
         times["cluster"] = round(time.monotonic() - started, 1)
     model = linker.misc.save_model_to_json()
     return Scored(pairs=pairs, clusters=clusters, model=model, seconds=times)
+
+
+def _with_unseen_u(linker: Any, tables: Any, rare: float) -> Any:
+    """Agreement levels never seen among the random pairs (two records sharing a phone, in
+    a million) are rarer than one in the sample: give them that u instead of none."""
+    from splink import Linker
+
+    model = linker.misc.save_model_to_json()
+    changed = False
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level") or level.get("u_probability") is not None:
+                continue
+            level["u_probability"] = rare
+            changed = True
+    return Linker(tables, model, log_level=logging.WARNING) if changed else linker
 
 
 def evidence(row: Any, columns: Iterable[str]) -> list[dict[str, str]]:

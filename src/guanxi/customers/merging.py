@@ -223,6 +223,9 @@ def unmerge(*, membership: Membership, merge: Merge) -> list[Contact]:
     survivor.save(update_fields=["search_document", "sort_key"])
     merge.undone_at = timezone.now()
     merge.save(update_fields=["undone_at", "updated_at"])
+    from guanxi.customers.duplicates import reopen_after_unmerge
+
+    reopen_after_unmerge(merge)
     record_audit(action="contact.unmerged", actor=membership.user, workspace=membership.workspace,
                  obj=merge, data={"survivor": survivor.public_id,
                                   "restored": [c.public_id for c in restored]})  # fmt: skip

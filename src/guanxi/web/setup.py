@@ -74,6 +74,12 @@ SECTIONS = (
     ("roles", gettext_lazy("Roles and permissions"), "web:settings_roles", Role.object_type),
     ("fields", gettext_lazy("Custom fields"), "web:settings_fields", CustomField.object_type),
     ("stages", gettext_lazy("Lifecycle stages"), "web:settings_stages", LifecycleStage.object_type),
+    (
+        "duplicates",
+        gettext_lazy("Duplicate rules"),
+        "web:settings_duplicates",
+        "customers.identitysettings",
+    ),
     ("tokens", gettext_lazy("API tokens"), "web:settings_tokens", ApiToken.object_type),
     ("audit", gettext_lazy("Audit log"), "web:settings_audit", "platform.auditevent"),
 )
@@ -655,3 +661,32 @@ def audit(request: HttpRequest) -> HttpResponse:
         filters={"action": action, "actor": actor, "since": since, "until": until},
         query=query.urlencode(),
     )  # fmt: skip
+
+
+# --- duplicate rules --------------------------------------------------------------------------
+@login_required
+def duplicate_rules(request: HttpRequest) -> HttpResponse:
+    from guanxi.customers import dedupe, duplicates
+    from guanxi.customers.models import IdentitySettings
+    from guanxi.web.setup_forms import DuplicateRulesForm
+
+    membership = membership_of(request)
+    rules = dedupe.identity_settings(membership.workspace_id)
+    initial = {"review_threshold": rules.review_threshold,
+               "auto_merge_threshold": rules.auto_merge_threshold, "version": rules.version}  # fmt: skip
+    form = DuplicateRulesForm(request.POST or None, initial=initial)
+    editable = may(membership, "change", IdentitySettings)
+    if request.method == "POST":
+        _require(membership, "change", IdentitySettings)
+        data = form.cleaned_data if form.is_valid() else None
+        if data is not None and _save(
+            request, form,
+            lambda: duplicates.update_rules(
+                membership=membership, expected_version=data["version"],
+                review_threshold=data["review_threshold"],
+                auto_merge_threshold=data["auto_merge_threshold"],
+            ),
+        ):  # fmt: skip
+            return redirect("web:settings_duplicates")
+    return _page(request, "duplicates", "duplicates.html", form=form, editable=editable,
+                 rules=rules)  # fmt: skip

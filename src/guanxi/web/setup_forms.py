@@ -201,3 +201,17 @@ class TokenForm(ServiceErrorsMixin, forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Leave empty for a token that does not expire."),
     )
+
+
+class DuplicateRulesForm(ServiceErrorsMixin, forms.Form):
+    review_threshold = forms.FloatField(
+        label=_("Propose pairs from this probability"), min_value=0.5, max_value=0.999,
+        help_text=_("Pairs the scan finds at least this likely to be one person go to review."),
+    )  # fmt: skip
+    auto_merge_threshold = forms.FloatField(
+        label=_("Merge without review from this probability"), min_value=0.5, max_value=0.999,
+        required=False,
+        help_text=_("Only pairs that share a phone or e-mail address. Empty: never merge "
+                    "without review."),
+    )  # fmt: skip
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)

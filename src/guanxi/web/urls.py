@@ -7,6 +7,7 @@ from guanxi.web import (
     calendar,
     customer_lists,
     customers,
+    duplicates,
     exports,
     imports,
     notifications,
@@ -122,6 +123,7 @@ urlpatterns = [
     settings_path("stages/", setup.stages, "stages"),
     settings_path(f"stages/{ID}/", setup.stage_edit, "stage"),
     settings_path(f"stages/{ID}/delete/", setup.stage_delete, "stage_delete"),
+    settings_path("duplicates/", setup.duplicate_rules, "duplicates"),
     settings_path("tokens/", setup.tokens, "tokens"),
     settings_path(f"tokens/{ID}/revoke/", setup.token_revoke, "token_revoke"),
     settings_path("audit/", setup.audit, "audit"),
@@ -140,6 +142,11 @@ urlpatterns = [
         name="export_download",
     ),
     path("imports/", imports.import_list, name="import_list"),
+    re_path(
+        r"^imports/templates/(?P<public_id>imt_[0-9a-z]{26})/$",
+        imports.template_change,
+        name="import_template",
+    ),
     re_path(
         r"^imports/(?P<public_id>imp_[0-9a-z]{26})/$", imports.import_detail, name="import_detail"
     ),
@@ -165,6 +172,21 @@ urlpatterns = [
     path("log/customers/", quicklog.customer_choices, name="quick_log_customers"),
     path("search/", customers.search_page, name="search"),
     path("duplicates/", customers.possible_duplicates, name="possible_duplicates"),
+    path("duplicates/review/", duplicates.review, name="duplicate_review"),
+    path("duplicates/review/status/", duplicates.scan_status, name="duplicate_scan_status"),
+    path("duplicates/review/scan/", duplicates.start_scan, name="duplicate_scan"),
+    re_path(
+        r"^duplicates/review/(?P<public_id>dup_[0-9a-z]{26})/reject/$",
+        duplicates.reject,
+        name="duplicate_reject",
+    ),
+    path("contacts/merge/", duplicates.merge_contacts, name="merge_contacts"),
+    re_path(
+        r"^merges/(?P<public_id>mrg_[0-9a-z]{26})/$", duplicates.merge_detail, name="merge_detail"
+    ),
+    re_path(
+        r"^merges/(?P<public_id>mrg_[0-9a-z]{26})/undo/$", duplicates.merge_undo, name="merge_undo"
+    ),
     path("activities/", activities.activity_list, name="activity_list"),
     path("activities/week/", activities.activity_week, name="activity_week"),
     path("activities/day/", activities.activity_day, name="activity_day"),

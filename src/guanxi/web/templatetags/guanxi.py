@@ -22,3 +22,9 @@ def person(user: Any) -> str:
 def get_item(mapping: Any, key: str) -> Any:
     """``mapping[key]`` in a template; None when absent."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def may_view(membership: Any, object_type: str) -> bool:
+    """{% if membership|may_view:"customers.duplicatepair" %}: the role sees such records."""
+    return membership is not None and membership.scope_for(object_type, "view") != "none"
