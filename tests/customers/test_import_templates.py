@@ -276,3 +276,33 @@ def test_wizard_refuses_a_bad_default_or_template(workspace, rep):
     assert nameless.status_code == 422 and "must not be empty" in nameless.content.decode()
     missing = client.post(url, {"step": "apply_template", "template": "imt_nothing"}, follow=True)
     assert "not found" in missing.content.decode()
+
+
+def test_imports_page_lists_templates_to_rename_share_and_delete(
+    workspace, rep, team, django_assert_max_num_queries
+):
+    from tests.web.test_pages import browser
+
+    mine = import_templates.create_template(
+        membership=rep, kind="contacts", name="名片", mapping={"姓名": "full_name"}
+    )
+    colleague = make_member(workspace=workspace, role_key="sales_rep", team=team, username="wang")
+    theirs = import_templates.create_template(
+        membership=colleague, kind="contacts", name="展会", is_shared=True,
+        mapping={"姓名": "full_name"},
+    )  # fmt: skip
+    client = browser(rep)
+    with django_assert_max_num_queries(12):
+        page = client.get("/imports/").content.decode()
+    assert f"/imports/templates/{mine.public_id}/" in page and "展会" in page
+    assert f"/imports/templates/{theirs.public_id}/" not in page  # not mine to change
+    url = f"/imports/templates/{mine.public_id}/"
+    client.post(url, {"name": "名片 2026", "is_shared": "on", "version": "1", "step": "save"})
+    mine.refresh_from_db()
+    assert (mine.name, mine.is_shared, mine.version) == ("名片 2026", True, 2)
+    stale = client.post(url, {"name": "x", "version": "1", "step": "save"}, follow=True)
+    assert "changed by someone else" in stale.content.decode()
+    other = f"/imports/templates/{theirs.public_id}/"
+    assert client.post(other, {"step": "delete"}).status_code == 404
+    client.post(url, {"step": "delete"})
+    assert list(import_templates.usable_templates(membership=rep)) == [theirs]

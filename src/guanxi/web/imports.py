@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -53,7 +53,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
         request,
         "web/imports/list.html",
         {"jobs": jobs, "errors": errors, "policies": ImportJob.Policy.choices,
-         "kinds": ImportJob.Kind.choices, "kind": request.GET.get("type", "contacts")},
+         "kinds": ImportJob.Kind.choices, "kind": request.GET.get("type", "contacts"),
+         "templates": import_templates.usable_templates(membership=membership)[:100]},
         status=422 if errors else 200,
     )  # fmt: skip
 
@@ -261,3 +262,32 @@ def import_errors(request: HttpRequest, public_id: str) -> HttpResponse:
     job = visible_or_404(ImportJob, membership_of(request), public_id)
     fmt = request.GET.get("format", "csv")
     return error_report_response(job, fmt if fmt in ("csv", "xlsx") else "csv")
+
+
+@login_required
+@require_POST
+def template_change(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Rename, share or unshare, or delete one of one's templates (from the imports page)."""
+    membership = membership_of(request)
+    action = "delete" if request.POST.get("step") == "delete" else "change"
+    try:
+        template = import_templates.get_template(
+            membership=membership, public_id=public_id, action=action
+        )
+    except GuanxiError as exc:
+        raise Http404(str(exc)) from exc
+    try:
+        if action == "delete":
+            import_templates.delete_template(template=template, by=request.user)
+            messages.success(request, _("Template “%(name)s” deleted.") % {"name": template.name})
+        else:
+            import_templates.update_template(
+                template=template, by=request.user,
+                expected_version=int(request.POST.get("version") or 0),
+                name=request.POST.get("name", template.name),
+                is_shared=request.POST.get("is_shared") == "on",
+            )  # fmt: skip
+            messages.success(request, _("Template “%(name)s” saved.") % {"name": template.name})
+    except GuanxiError as exc:
+        messages.error(request, str(exc))
+    return redirect("web:import_list")
