@@ -204,9 +204,10 @@ class Batch:
     def ids(self, model: type[models.Model], count: int) -> list[int]:
         return self.writer.new_ids(self.rows(model).table, count)
 
-    def flush(self) -> None:
+    def flush(self, writer: Writer | None = None) -> None:
+        """Write the rows, through ``writer`` (another connection's) or the batch's own."""
         for rows in self.tables.values():  # parents were asked for first
-            rows.flush(self.writer)
+            rows.flush(writer or self.writer)
 
 
 def _json(value: Any) -> str:
@@ -247,10 +248,10 @@ def _import_row_table() -> Table:
     return Table(ImportRow, auto_pk=True)
 
 
-def create_customers(items: list[Prepared], ctx: Context, by: User) -> list[int]:
+def create_customers(items: list[Prepared], ctx: Context, by: User) -> tuple[list[int], Batch]:
     """New customers of a batch with their contact points, addresses, tags and (contacts)
-    company links, as the services would write them one by one; returns their ids in the
-    order of ``items``."""
+    company links, as the services would write them one by one: their ids in the order of
+    ``items``, and the rows to write."""
     is_contact = ctx.job.kind == "contacts"
     model = Contact if is_contact else Account
     holder = "contact_id" if is_contact else "account_id"
@@ -337,8 +338,7 @@ def create_customers(items: list[Prepared], ctx: Context, by: User) -> list[int]
             )  # fmt: skip
         for name in dict.fromkeys(item.tags):
             tag_rows.rows.append(_tag_row(tag_rows, tag_holder, pk, tag_ids[name]))
-    batch.flush()
-    return ids
+    return ids, batch
 
 
 def _tag_row(rows: Rows, holder: str, pk: int, tag_id: int) -> list:

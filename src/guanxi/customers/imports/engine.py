@@ -12,9 +12,13 @@ committed batch when run again: no row lost, none done twice.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -23,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -595,18 +599,49 @@ def _missing_name(prepared: Prepared, kind: str) -> list[dict[str, str]]:
     return [{"column": column, "value": "", "message": message}]
 
 
-def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, Outcome]]:
-    """A batch of rows, in file order of their outcomes.
+@dataclass
+class Plan:
+    """A batch worked out before anything of it is written: each row's outcome as far as it
+    is known, the new rows (``batch``), the rows left for the services (``slow``), and the
+    match keys of the records it creates, which the next batch must see before this one is
+    committed."""
 
-    What the batch's external ids and contact points match is asked in one query per kind
-    of key. New customers — no match in the workspace nor earlier in the file — are
-    written together straight into the tables (``bulk``); a row matching one of them or an
-    existing customer is skipped or set aside at once (``skip``, ``review``). The rest —
-    updates, ``create`` despite a match, a phone some account holds — go one by one through
-    the services (``process``) after the new ones, so they see the rows just created.
-    """
+    chunk: list
+    outcomes: dict[int, Outcome]
+    batch: bulk.Batch | None = None
+    slow: list[int] = field(default_factory=list)
+    keys: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, Outcome]]:
+    """A batch of rows, worked out and written; outcomes in file order."""
+    return apply_batch(plan_batch(chunk, ctx, by), ctx, by, ctx.writer)
+
+
+def apply_batch(
+    plan: Plan, ctx: Context, by: User, writer: Writer
+) -> list[tuple[int, Any, Outcome]]:
+    """Write a planned batch (inside the caller's transaction): the new rows together, then
+    the rest one by one through the services, which so see the rows just written."""
+    if plan.batch is not None:
+        plan.batch.flush(writer)
+    rows = dict(plan.chunk)
+    for line in plan.slow:
+        plan.outcomes[line] = process(rows[line], ctx, by)
+    return [(line, row, plan.outcomes[line]) for line, row in plan.chunk]
+
+
+def plan_batch(
+    chunk: list, ctx: Context, by: User, inflight: dict[tuple[str, str], int] | None = None
+) -> Plan:
+    """Work a batch out. What its external ids and contact points match is asked in one
+    query per kind of key (``inflight``: the keys of the batch written meanwhile). New
+    customers — no match in the workspace nor earlier in the file — become rows to write
+    together (``bulk``); a row matching one of them or an existing customer is skipped or
+    set aside at once (``skip``, ``review``). The rest — updates, ``create`` despite a match,
+    a phone some account holds — are left for the services."""
     if ctx.job.kind == "interactions":
-        return interactions.process_batch(chunk, ctx, by)
+        return interactions.plan_batch(chunk, ctx, by, inflight or {})
     outcomes: dict[int, Outcome] = {}
     prepared: dict[int, Prepared] = {}
     for line, row in chunk:
@@ -621,6 +656,8 @@ def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, O
         else:
             prepared[line] = item
     found = bulk.existing_keys(prepared.values(), ctx)
+    for key, pk in (inflight or {}).items():
+        found.setdefault(key, pk)
     policy = ctx.job.policy
     new: list[Prepared] = []
     new_lines: list[int] = []
@@ -653,15 +690,13 @@ def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, O
                 created_keys.setdefault(key, len(new))
             new.append(item)
             new_lines.append(line)
-    ids = bulk.create_customers(new, ctx, by) if new else []
+    ids, batch = bulk.create_customers(new, ctx, by) if new else ([], None)
     for line, record_id in zip(new_lines, ids, strict=True):
         outcomes[line] = Outcome("created", record_id=record_id)
     for line, index in matched_new:
         outcomes[line].matched_id = ids[index]
-    rows = dict(chunk)
-    for line in slow:
-        outcomes[line] = process(rows[line], ctx, by)
-    return [(line, row, outcomes[line]) for line, row in chunk]
+    keys = {key: ids[index] for key, index in created_keys.items()}
+    return Plan(chunk=chunk, outcomes=outcomes, batch=batch, slow=slow, keys=keys)
 
 
 def _batch_match(
@@ -731,7 +766,12 @@ def _count_dict(counts: Counter[str]) -> dict[str, int]:
 def run(job: ImportJob, *, progress: Progress | None = None, batch: int = BATCH,
         stop_after: int | None = None) -> ImportJob:  # fmt: skip
     """Bring the file in from the job's checkpoint on; ``stop_after`` (tests) ends after
-    that many batches as a crash would, leaving the job resumable."""
+    that many batches as a crash would, leaving the job resumable.
+
+    On PostgreSQL, outside a transaction, batches are pipelined: while one is written and
+    committed on a second connection (a thread: the database works, this process waits),
+    the next is read and worked out here. Batches still commit one after the other, each
+    with its checkpoint."""
     if job.status in (ImportJob.Status.DONE, ImportJob.Status.UNDONE):
         return job
     membership = _membership(job)
@@ -744,40 +784,38 @@ def run(job: ImportJob, *, progress: Progress | None = None, batch: int = BATCH,
     job.save(update_fields=["status", "started_at", "total_rows", "error", "updated_at"])
     counts = Counter(job.counts or {})
     began, done_here = time.monotonic(), 0
-    with acting_in(membership.workspace, membership):
+    pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with acting_in(membership.workspace, membership), _Committer(pipelined) as committer:
         ctx = Context(job, membership)
         rows = readers.rows(Path(job.file_path), info, start_after=job.checkpoint)
         batches = 0
+        inflight: dict[tuple[str, str], int] = {}
+
+        def done(size: int) -> None:
+            nonlocal done_here
+            done_here += size
+            if progress is not None:
+                progress(job, done_here / max(time.monotonic() - began, 1e-9))
+
         try:
-            while True:
-                chunk = _take(rows, batch)
-                if not chunk:
-                    break
-                with transaction.atomic():
-                    records = []
-                    for line, row, result in process_batch(chunk, ctx, membership.user):
-                        counts["total"] += 1
-                        counts[result.outcome] += 1
-                        if result.matched_id is not None:
-                            counts["duplicates"] += 1
-                        if result.outcome != "skipped":
-                            keep = result.outcome in ("error", "review") and isinstance(row, dict)
-                            records.append((line, result.outcome, result.record_id,
-                                            result.matched_id, row if keep else {},
-                                            result.errors, result.before))  # fmt: skip
-                    bulk.write_import_rows(ctx.writer, job.pk, records)
-                    job.checkpoint = chunk[-1][0]
-                    job.counts = _count_dict(counts)
-                    ImportJob.objects.filter(pk=job.pk).update(
-                        checkpoint=job.checkpoint, counts=job.counts, updated_at=timezone.now()
-                    )
-                done_here += len(chunk)
-                if progress is not None:
-                    progress(job, done_here / max(time.monotonic() - began, 1e-9))
+            while chunk := _take(rows, batch):
+                plan = plan_batch(chunk, ctx, membership.user, inflight)
+                for size in committer.wait():
+                    done(size)
+                inflight = plan.keys
+                committer.submit(_commit_batch, plan, ctx, membership.user, counts, len(chunk))
+                if plan.slow:  # the services' writes are seen by the next batch's queries
+                    for size in committer.wait():
+                        done(size)
                 batches += 1
                 if stop_after is not None and batches >= stop_after:
+                    for size in committer.wait():
+                        done(size)
                     return job
+            for size in committer.wait():
+                done(size)
         except (readers.FileProblem, OSError) as exc:
+            committer.wait()
             job.status, job.error = ImportJob.Status.FAILED, str(exc)
             job.save(update_fields=["status", "error", "updated_at"])
             return job
@@ -786,6 +824,77 @@ def run(job: ImportJob, *, progress: Progress | None = None, batch: int = BATCH,
     record_audit(action="import.done", actor=membership.user, workspace=membership.workspace,
                  obj=job, data=job.counts)  # fmt: skip
     return job
+
+
+def _commit_batch(plan: Plan, ctx: Context, by: User, counts: Counter[str], size: int) -> int:
+    """Write a planned batch, its row records and the job's checkpoint in one transaction."""
+    job = ctx.job
+    writer = _writer()
+    with transaction.atomic():
+        records = []
+        for line, row, result in apply_batch(plan, ctx, by, writer):
+            counts["total"] += 1
+            counts[result.outcome] += 1
+            if result.matched_id is not None:
+                counts["duplicates"] += 1
+            if result.outcome != "skipped":
+                keep = result.outcome in ("error", "review") and isinstance(row, dict)
+                records.append((line, result.outcome, result.record_id, result.matched_id,
+                                row if keep else {}, result.errors, result.before))  # fmt: skip
+        bulk.write_import_rows(writer, job.pk, records)
+        job.checkpoint = plan.chunk[-1][0]
+        job.counts = _count_dict(counts)
+        ImportJob.objects.filter(pk=job.pk).update(
+            checkpoint=job.checkpoint, counts=job.counts, updated_at=timezone.now()
+        )
+    return size
+
+
+_local = threading.local()
+
+
+def _writer() -> Writer:
+    """The writer of this thread's database connection."""
+    if getattr(_local, "writer", None) is None or _local.writer.raw is not connection.connection:
+        _local.writer = Writer()
+    return _local.writer
+
+
+class _Committer:
+    """Runs batch commits one at a time, on a thread of their own when pipelined (at most
+    one waiting while the next batch is worked out), else at once."""
+
+    def __init__(self, pipelined: bool) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1) if pipelined else None
+        self.pending: Future | None = None
+        self.finished: list[int] = []
+
+    def __enter__(self) -> _Committer:
+        return self
+
+    def submit(self, fn: Callable[..., int], *args: Any) -> None:
+        if self.executor is None:
+            self.finished.append(fn(*args))
+        else:
+            self.pending = self.executor.submit(contextvars.copy_context().run, fn, *args)
+
+    def wait(self) -> list[int]:
+        """Sizes of the batches committed since the last call (raises what a commit raised)."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.finished.append(pending.result())
+        finished, self.finished = self.finished, []
+        return finished
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.executor is None:
+            return
+        try:
+            if self.pending is not None:
+                concurrent.futures.wait([self.pending])
+            self.executor.submit(lambda: connection.close()).result()  # the thread's own
+        finally:
+            self.executor.shutdown()
 
 
 def _take(rows: Iterator, size: int) -> list:

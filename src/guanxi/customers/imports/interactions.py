@@ -30,7 +30,7 @@ from guanxi.platform.models import User
 from guanxi.timeline.models import Channel, Interaction
 
 if TYPE_CHECKING:
-    from guanxi.customers.imports.engine import Context, Outcome
+    from guanxi.customers.imports.engine import Context, Outcome, Plan
 
 # what people write in a channel column, English and Chinese
 CHANNELS = {
@@ -255,10 +255,11 @@ def _stored(items: list[PreparedInteraction], ctx: Context) -> dict[tuple[str, s
     return {(channel, external_id): pk for channel, external_id, pk in rows}
 
 
-def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, Outcome]]:
-    """A batch of interaction rows: contacts, accounts and stored external ids looked up in
-    a few queries for the whole batch, the new entries written together."""
-    from guanxi.customers.imports.engine import Outcome
+def plan_batch(chunk: list, ctx: Context, by: User, inflight: dict[tuple[str, str], int]) -> Plan:
+    """A batch of interaction rows worked out: contacts, accounts and stored external ids
+    looked up in a few queries for the whole batch (``inflight``: the channel events of the
+    batch being written meanwhile), the new entries as rows to write together."""
+    from guanxi.customers.imports.engine import Outcome, Plan
 
     outcomes: dict[int, Outcome] = {}
     prepared: dict[int, PreparedInteraction] = {}
@@ -274,7 +275,7 @@ def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, O
         else:
             prepared[line] = item
     contacts = _contacts(list(prepared.values()), ctx)
-    stored = _stored(list(prepared.values()), ctx)
+    stored = {**inflight, **_stored(list(prepared.values()), ctx)}
     new: list[tuple[int, PreparedInteraction, int]] = []
     new_keys: dict[tuple[str, str], int] = {}  # (channel, external id) -> index in ``new``
     repeats: list[tuple[int, int]] = []  # (line, index in ``new``)
@@ -303,15 +304,18 @@ def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, O
         if event[1]:
             new_keys[event] = len(new)
         new.append((line, item, contact_id))
-    ids = _write(new, ctx, by) if new else []
+    ids, batch = _rows(new, ctx, by) if new else ([], None)
     for (line, _item, _contact), pk in zip(new, ids, strict=True):
         outcomes[line] = Outcome("created", record_id=pk)
     for line, index in repeats:
         outcomes[line].matched_id = ids[index]
-    return [(line, row, outcomes[line]) for line, row in chunk]
+    keys = {event: ids[index] for event, index in new_keys.items()}
+    return Plan(chunk=chunk, outcomes=outcomes, batch=batch, keys=keys)
 
 
-def _write(new: list[tuple[int, PreparedInteraction, int]], ctx: Context, by: User) -> list[int]:
+def _rows(
+    new: list[tuple[int, PreparedInteraction, int]], ctx: Context, by: User
+) -> tuple[list[int], bulk.Batch]:
     accounts = _primary_accounts({contact for _l, _i, contact in new}, ctx)
     batch = bulk.Batch(writer=ctx.writer, by=by.pk)
     ids = batch.ids(Interaction, len(new))
@@ -324,8 +328,7 @@ def _write(new: list[tuple[int, PreparedInteraction, int]], ctx: Context, by: Us
             account_id=accounts.get(contact_id), subject=f["subject"].strip(), body=f["body"],
             reference=f["reference"].strip(), external_id=f["external_id"].strip(),
         )  # fmt: skip
-    batch.flush()
-    return ids
+    return ids, batch
 
 
 def undo(job: Any, created: list[int]) -> None:
