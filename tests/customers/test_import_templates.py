@@ -306,3 +306,20 @@ def test_imports_page_lists_templates_to_rename_share_and_delete(
     assert client.post(other, {"step": "delete"}).status_code == 404
     client.post(url, {"step": "delete"})
     assert list(import_templates.usable_templates(membership=rep)) == [theirs]
+
+
+def test_wizard_keeps_every_value_for_every_row(workspace, rep):
+    from tests.web.test_pages import browser
+
+    job = upload(rep)
+    values = {"source": "展会", "tags": "vip", "city": "上海", "occupation": "采购"}
+    engine.set_mapping(job=job, mapping={"姓名": "full_name", "手機": "phone"}, defaults=values)
+    client = browser(rep)
+    page = client.get(f"/imports/{job.public_id}/").content.decode()
+    assert 'name="extra-field-3"' in page and 'name="extra-field-4"' in page  # one more, blank
+    form = {"field-0": "full_name", "field-1": "phone", "step": "check"}
+    form |= {f"extra-field-{i}": field for i, field in enumerate(values)}
+    form |= {f"extra-value-{i}": value for i, value in enumerate(values.values())}
+    client.post(f"/imports/{job.public_id}/", form)
+    job.refresh_from_db()
+    assert job.defaults == values

@@ -67,7 +67,7 @@ def _preview(job: ImportJob) -> list[dict[str, str]]:
         return []
 
 
-EXTRA_DEFAULTS = 3  # rows for values of fields no column fills
+EXTRA_DEFAULTS = 3  # rows offered for values of fields no column fills
 
 
 def _posted_mapping(request: HttpRequest, job: ImportJob) -> tuple[dict, dict[str, str]]:
@@ -83,7 +83,9 @@ def _posted_mapping(request: HttpRequest, job: ImportJob) -> tuple[dict, dict[st
         value = request.POST.get(f"default-{index}", "").strip()
         if value and chosen[column]["field"]:
             defaults[chosen[column]["field"]] = value
-    for index in range(EXTRA_DEFAULTS):
+    extra = sorted(int(key[12:]) for key in request.POST if key.startswith("extra-field-")
+                   and key[12:].isdigit())  # fmt: skip
+    for index in extra[:50]:
         field = request.POST.get(f"extra-field-{index}", "")
         value = request.POST.get(f"extra-value-{index}", "").strip()
         if field and value:
@@ -168,8 +170,8 @@ def _detail_page(
             "field": field, "transform": job.mapping.get(column, {}).get("transform", "trim"),
             "default": defaults.get(field, "") if field else "",
         })  # fmt: skip
-    extra = [(f, v) for f, v in defaults.items() if f not in mapped][:EXTRA_DEFAULTS]
-    extra += [("", "")] * (EXTRA_DEFAULTS - len(extra))
+    extra = [(f, v) for f, v in defaults.items() if f not in mapped]
+    extra += [("", "")] * max(EXTRA_DEFAULTS - len(extra), 1)
     templates: list[Any] = []
     suggested = None
     if editable and import_templates.may_use_templates(membership):
