@@ -459,6 +459,38 @@ def _account(request: HttpRequest, account_id: str, action: str = "view") -> Acc
     )
 
 
+class CandidateOut(Schema):
+    id: str
+    display_name: str
+    score: float = Field(description="0–1; 0.95 and above share an identifier")
+    reasons: list[str]
+
+
+class AccountMatchIn(Schema):
+    name: str = Field("", description="Name or legal name, in any script")
+    phone: str = ""
+    email: str = ""
+    website: str = Field("", description="Compared by domain (www. aside)")
+    city: str = ""
+    limit: int = Field(10, ge=1, le=50)
+
+
+class AccountMatchOut(Schema):
+    candidates: list[CandidateOut]
+    hidden: int = Field(description="Matching accounts you may not see")
+
+
+@router.post(
+    "/accounts/match", response={200: AccountMatchOut, **ERRORS}, summary="Which account is it?"
+)
+def match_accounts(request: HttpRequest, payload: AccountMatchIn) -> dict:
+    """Existing accounts that may be the organization described: same phone, e-mail or web
+    domain, or the same name or legal name in any script (上海远景贸易 = 上海遠景貿易 =
+    Shanghai Yuanjing Maoyi), confirmed by the city. Each with a score and the reasons."""
+    candidates, hidden = identity.match_accounts(user=request.auth, **payload.dict())
+    return {"candidates": [identity.describe(c) for c in candidates], "hidden": hidden}
+
+
 class MergedOnEntry(Schema):
     into: str = Field(description="Id of the existing record the payload was merged into")
     score: float
@@ -661,13 +693,6 @@ class MatchIn(Schema):
     limit: int = Field(10, ge=1, le=50)
 
 
-class CandidateOut(Schema):
-    id: str
-    display_name: str
-    score: float = Field(description="0–1; 0.95 and above share an identifier")
-    reasons: list[str]
-
-
 class MatchOut(Schema):
     candidates: list[CandidateOut]
     hidden: int = Field(description="Matching contacts you may not see")
@@ -679,31 +704,6 @@ def match_contacts(request: HttpRequest, payload: MatchIn) -> dict:
     or a similar name (any script or order) with the same company, city or birthday. Each
     with a score and the reasons."""
     candidates, hidden = identity.match_contacts(user=request.auth, **payload.dict())
-    return {"candidates": [identity.describe(c) for c in candidates], "hidden": hidden}
-
-
-class AccountMatchIn(Schema):
-    name: str = Field("", description="Name or legal name, in any script")
-    phone: str = ""
-    email: str = ""
-    website: str = Field("", description="Compared by domain (www. aside)")
-    city: str = ""
-    limit: int = Field(10, ge=1, le=50)
-
-
-class AccountMatchOut(Schema):
-    candidates: list[CandidateOut]
-    hidden: int = Field(description="Matching accounts you may not see")
-
-
-@router.post(
-    "/accounts/match", response={200: AccountMatchOut, **ERRORS}, summary="Which account is it?"
-)
-def match_accounts(request: HttpRequest, payload: AccountMatchIn) -> dict:
-    """Existing accounts that may be the organization described: same phone, e-mail or web
-    domain, or the same name or legal name in any script (上海远景贸易 = 上海遠景貿易 =
-    Shanghai Yuanjing Maoyi), confirmed by the city. Each with a score and the reasons."""
-    candidates, hidden = identity.match_accounts(user=request.auth, **payload.dict())
     return {"candidates": [identity.describe(c) for c in candidates], "hidden": hidden}
 
 
@@ -791,6 +791,7 @@ def create_contact(
             wechat=first.get("wechat", ""), birthday=payload.birthday,
             city=next((a.city for a in payload.addresses if a.city), ""),
             account_ids=[account.pk] if account else None,
+            company=account.name if account else "",
         )  # fmt: skip
         if on_duplicate == "merge" and (best := _merge_target(membership, candidates)):
             contact, filled = identity.fill_from_duplicate(

@@ -49,13 +49,15 @@ from guanxi.customers.models import (
 from guanxi.customers.search import _prefix, name_matches
 
 CANDIDATES = 50
+# namesakes beyond those asked for, read when a common name has hundreds
+NAMESAKES = 10
 MIN_SCORE = 0.5
 IDENTIFIER_SCORES = {"phone": 0.97, "email": 0.95, "wechat": 0.95, "qq": 0.93, "website": 0.93}
 # the lowest score a shared identifier gives: ``on_duplicate=merge`` merges only above it
 IDENTIFIER_LEVEL = min(IDENTIFIER_SCORES.values())
 # typo keys are tried for names of this many letters or more (shorter ones: too many
 # neighbours), and up to this many letters (longer ones: too many keys to probe)
-TYPO_MIN, TYPO_MAX = 4, 24
+TYPO_MIN, TYPO_MAX = 3, 24
 _LETTERS = string.ascii_lowercase
 
 
@@ -122,6 +124,20 @@ def typo_keys(keys: tuple[str, ...]) -> list[str]:
     return sorted(found - set(keys))
 
 
+def _typos_of(name: str, keys: tuple[str, ...]) -> list[str]:
+    """The typo keys worth trying for a name as typed. Han is written family name first, and
+    the family name is the part least often mistyped (a handful of common characters): for
+    Han input only the given name's pinyin varies — trying every neighbour of "wangwei"
+    would also bring all the Tangs, Weis and Zhongs (tangwei, weiyang, zhongwei)."""
+    text = " ".join(name.split())
+    if not normalize.has_han(text):
+        return typo_keys(keys)
+    family, _given = normalize.split_full_name(text)
+    head = name_key(family=family, given="")
+    tail = keys[0][len(head) :] if keys and keys[0].startswith(head) else ""
+    return [head + variant for variant in typo_keys((tail,))] if head and tail else []
+
+
 @lru_cache(maxsize=50_000)
 def _forms(name: str) -> frozenset[tuple[str, str]]:
     """A name as letters to compare, in both orders: (pinyin or Latin letters without
@@ -173,35 +189,51 @@ def _city_forms(city: str) -> list[str]:
     return sorted(forms)
 
 
-def _same_text(a: str, b: str) -> bool:
-    return normalize.normalize_query(a) == normalize.normalize_query(b)
+@lru_cache(maxsize=20_000)
+def _normal(text: str) -> str:
+    return normalize.normalize_query(text)
 
 
 def _same_city(a: str, b: str) -> bool:
-    return _same_text(a.removesuffix("市"), b.removesuffix("市"))
+    return _normal(a.removesuffix("市")) == _normal(b.removesuffix("市"))
 
 
 # --- accounts by name, shared by contact and account matching --------------------------------
+def _accounts_keyed(user: Any, name: str) -> Any:
+    """Accounts (visible to the user) named ``name`` in any script, by the name key's index:
+    a subquery, not yet run."""
+    visible = Account.objects.visible_to(user, "view").alias(key=NameKey("sort_key"))
+    return visible.filter(key__in=name_keys_of_company(name)).order_by().values("pk")[:CANDIDATES]
+
+
 def _accounts_named(user: Any, name: str, *, legal_too: bool) -> list[int]:
     """Accounts (visible to the user) whose name — or legal name — is ``name`` in any
     script: by the name key's index, then, if that finds none, through the search index."""
-    keys = name_keys_of_company(name)
-    visible = Account.objects.visible_to(user, "view")
-    found = list(
-        visible.alias(key=NameKey("sort_key")).filter(key__in=keys)
-        .order_by().values_list("pk", flat=True)[:CANDIDATES]
-    )  # fmt: skip
+    found = [row["pk"] for row in _accounts_keyed(user, name)]
     if found or not legal_too:
         return found
-    wanted = normalize.normalize_query(name)
-    similar = [account.pk for account, _rank in name_matches(Account, user, wanted)[:CANDIDATES]]
-    names = visible.filter(pk__in=similar).values_list("pk", "name", "legal_name")
-    return [pk for pk, *texts in names if wanted in map(normalize.normalize_query, texts)]
+    return _accounts_legally_named(user, name)
 
 
-def name_keys_of_company(name: str) -> list[str]:
+def _accounts_legally_named(user: Any, name: str) -> list[int]:
+    """Accounts whose name or legal name, normalized, is ``name``, through the search index
+    (the legal name has no key of its own)."""
+    wanted = _normal(name)
+    similar = [
+        account.pk for account, _rank in name_matches(Account, user, wanted, limit=CANDIDATES)
+    ]
+    names = (
+        Account.objects.visible_to(user, "view")
+        .filter(pk__in=similar)
+        .values_list("pk", "name", "legal_name")
+    )
+    return [pk for pk, *texts in names if wanted in map(_normal, texts)]
+
+
+@lru_cache(maxsize=20_000)
+def name_keys_of_company(name: str) -> tuple[str, ...]:
     key = name_key(family=" ".join(name.split()), given="")
-    return [key] if key else []
+    return (key,) if key else ()
 
 
 # --- contacts ---------------------------------------------------------------------------------
@@ -219,9 +251,23 @@ def match_contacts(
     name = full_name.strip() or normalize.display_name(family=family_name, given=given_name)
     found: dict[int, Candidate] = {}
     hidden: set[int] = set()
-    visible = Contact.objects.visible_to(user, "view").only(
-        "public_id", "display_name", "birthday", "workspace_id"
+    cities = _city_forms(city)
+    by_company = bool(account_ids or company.strip())
+    # the company's accounts: a subquery of the candidate queries, by the name key (the
+    # legal name is looked up only if the company then brings nobody)
+    accounts: Any = list(account_ids or []) or (
+        _accounts_keyed(user, company) if by_company else []
     )
+
+    def rows_with_evidence() -> Any:
+        # every candidate row comes with its evidence (company, city), so that scoring needs
+        # no further query
+        return _with_evidence(
+            Contact.objects.visible_to(user, "view").only("public_id", "display_name", "birthday"),
+            workspace.pk, company=by_company, accounts=accounts, cities=cities, birthday=birthday,
+        )  # fmt: skip
+
+    visible = rows_with_evidence()
 
     def candidate(contact: Contact) -> Candidate:
         return found.setdefault(contact.pk, Candidate(contact))
@@ -243,51 +289,81 @@ def match_contacts(
             entry.reasons.append(_identifier_reason(kind, normalized))
     # 2. by name and the other evidence — when no identifier answered already: a person found
     #    by their phone needs no search among their namesakes
-    identified = any(c.identifier for c in found.values())
-    accounts = list(account_ids or [])
-    if company.strip() and not identified:
-        accounts += _accounts_named(user, company, legal_too=True)
-    cities = _city_forms(city)
-    if not identified:
-        evidence = _evidence(workspace.pk, accounts=accounts, cities=cities, birthday=birthday)
+    if not any(c.identifier for c in found.values()):
+        # the people of the company first (a name mistyped beyond one edit is caught here)
+        at_company: list[Contact] = []
+        if by_company:
+            at_company = _people_at(workspace.pk, visible, accounts)
+            if not at_company and company.strip() and not account_ids:
+                accounts = _accounts_legally_named(user, company)
+                visible = rows_with_evidence()
+                at_company = _people_at(workspace.pk, visible, accounts) if accounts else []
+        for contact in at_company:
+            candidate(contact)
         keys = name_keys(name) if name else ()
         rows = visible.alias(key=NameKey("sort_key"))
+        # the company's people are all read already; of the namesakes, those who share the
+        # city or birthday come first (which reads the whole block of namesakes: hundreds
+        # at most for the commonest names among a million people)
+        strongest_first = [f"-{e}" for e in ("in_city", "born_then") if e in rows.query.annotations]
         namesakes = []
         if keys:
-            same_name = rows.filter(key__in=keys).order_by(*(e.desc() for e in evidence))
-            namesakes = list(same_name[:CANDIDATES])
+            # the namesakes who share the evidence first; beyond those, a few to show
+            same_name = rows.filter(key__in=keys).order_by(*strongest_first)
+            namesakes = list(same_name[: limit + NAMESAKES])
         # a typo: among the people who share the city or birthday (the company's people are
-        # all read below anyway), or anyone when the name as typed has no namesake at all
-        narrowing = evidence[1:] if accounts else evidence
-        typos = typo_keys(keys) if keys and (narrowing or not namesakes) else []
+        # all read already), or anyone when the name as typed has no namesake and nothing
+        # else narrows it
+        narrowing = Q()
+        if cities:
+            narrowing |= Q(in_city=True)
+        if birthday is not None:
+            narrowing |= Q(birthday=birthday)
+        unknown = not namesakes and not by_company
+        typos = _typos_of(name, keys) if keys and (narrowing or unknown) else []
         if typos:
             # in key order: the index's order, so that PostgreSQL probes it key by key
             # rather than expecting hundreds of keys to match a tenth of the table
-            near = rows.filter(_key_in(Contact, typos)).order_by("key")
-            if narrowing:
-                near = near.filter(_any(narrowing))
-            namesakes += near[:CANDIDATES]
+            near = rows.filter(_key_in(Contact, typos), narrowing).order_by("key")
+            namesakes += near[: limit + NAMESAKES]
         for contact in namesakes:
             candidate(contact)
-        # 3. the people of the company (a name mistyped beyond one edit is caught here)
-        if accounts:
-            links = AccountContact.objects.for_workspace(workspace).filter(account_id__in=accounts)
-            for contact in visible.filter(pk__in=links.values("contact_id")[:CANDIDATES]):
-                candidate(contact)
     found.pop(exclude_id, None)
-    if not found:
-        return [], len(hidden)
-    companies = _companies(workspace.pk, found)
-    addresses = _cities(workspace.pk, Contact, found)
     for entry in found.values():
-        _score(entry, name=name, company=company, city=city, birthday=birthday,
-               accounts=set(accounts), companies=companies.get(entry.contact.pk, []),
-               cities=addresses.get(entry.contact.pk, []))  # fmt: skip
+        _score(entry, name=name, company=company, city=city, birthday=birthday)
     ranked = sorted(
         (c for c in found.values() if c.score >= MIN_SCORE),
         key=lambda c: (-c.score, c.contact.display_name, c.contact.pk),
     )
     return ranked[:limit], len(hidden - set(found))
+
+
+def _people_at(workspace_id: int, visible: Any, accounts: Any) -> list[Contact]:
+    links = AccountContact.objects.for_workspace(workspace_id).filter(account_id__in=accounts)
+    return list(visible.filter(pk__in=links.values("contact_id")[:CANDIDATES]))
+
+
+def _with_evidence(
+    rows: Any, workspace_id: int, *, company: bool, accounts: list[int], cities: list[str],
+    birthday: date | None,
+) -> Any:  # fmt: skip
+    """Contact rows annotated with the evidence asked about: ``at_company`` (works at one of
+    ``accounts``), ``elsewhere`` (works at another), ``in_city`` (an address in the city),
+    ``other_city`` (an address elsewhere), ``born_then``."""
+    annotations: dict[str, Any] = {}
+    if company:
+        links = AccountContact.objects.for_workspace(workspace_id).filter(
+            contact_id=OuterRef("pk"), account__deleted_at__isnull=True
+        )
+        annotations["at_company"] = Exists(links.filter(account_id__in=accounts))
+        annotations["elsewhere"] = Exists(links.exclude(account_id__in=accounts))
+    if cities:
+        places = Address.objects.for_workspace(workspace_id).filter(contact_id=OuterRef("pk"))
+        annotations["in_city"] = Exists(places.filter(city__in=cities))
+        annotations["other_city"] = Exists(places.exclude(city__in=cities).exclude(city=""))
+    if birthday is not None:
+        annotations["born_then"] = ExpressionWrapper(Q(birthday=birthday), BooleanField())
+    return rows.annotate(**annotations)
 
 
 def _identifier(kind: str, value: str, region: str) -> tuple[str, str]:
@@ -309,27 +385,6 @@ def _identifier_reason(kind: str, value: str) -> str:
     return reasons[kind] % {"v": value}
 
 
-def _evidence(
-    workspace_id: int, *, accounts: list[int], cities: list[str], birthday: date | None
-) -> list[Any]:
-    """Conditions on a contact row for the evidence given besides the name, strongest
-    first: works at the company, lives or works in the city, was born that day."""
-    conditions: list[Any] = []
-    if accounts:
-        links = AccountContact.objects.for_workspace(workspace_id).filter(
-            contact_id=OuterRef("pk"), account_id__in=accounts
-        )
-        conditions.append(Exists(links))
-    if cities:
-        places = Address.objects.for_workspace(workspace_id).filter(
-            contact_id=OuterRef("pk"), city__in=cities
-        )
-        conditions.append(Exists(places))
-    if birthday is not None:
-        conditions.append(ExpressionWrapper(Q(birthday=birthday), output_field=BooleanField()))
-    return conditions
-
-
 def _key_in(model: type[Customer], keys: list[str]) -> Any:
     """``NameKey(sort_key) IN keys``; on PostgreSQL one array parameter rather than hundreds
     of placeholders to build, send and parse."""
@@ -338,27 +393,6 @@ def _key_in(model: type[Customer], keys: list[str]) -> Any:
     table = model._meta.db_table
     return RawSQL(f"""REPLACE("{table}"."sort_key", ' ', '') = ANY(%s)""", [keys],
                   output_field=BooleanField())  # fmt: skip
-
-
-def _any(conditions: list[Any]) -> Q:
-    combined = Q()
-    for condition in conditions:
-        combined |= Q(
-            condition.expression if isinstance(condition, ExpressionWrapper) else condition
-        )
-    return combined
-
-
-def _companies(workspace_id: int, found: dict[int, Candidate]) -> dict[int, list[tuple[int, str]]]:
-    result: dict[int, list[tuple[int, str]]] = {}
-    links = (
-        AccountContact.objects.for_workspace(workspace_id)
-        .filter(contact_id__in=list(found), account__deleted_at__isnull=True)
-        .values_list("contact_id", "account_id", "account__name")
-    )
-    for contact_id, account_id, account_name in links:
-        result.setdefault(contact_id, []).append((account_id, account_name))
-    return result
 
 
 def _cities(
@@ -376,20 +410,20 @@ def _cities(
     return result
 
 
-def _score(entry: Candidate, *, name: str, company: str, city: str, birthday: date | None,
-           accounts: set[int], companies: list[tuple[int, str]], cities: list[str]) -> None:  # fmt: skip
+def _score(entry: Candidate, *, name: str, company: str, city: str, birthday: date | None) -> None:
     """Evidence to a score: an identifier is near-certain; otherwise the name carries most of
     it and company, city and birthday confirm (or, differing, weaken) it."""
     contact = entry.contact
     similarity = name_similarity(name, contact.display_name) if name else 0.0
     if similarity >= 0.8 and name:
         entry.reasons.append(_("name %(a)s ≈ %(b)s") % {"a": name, "b": contact.display_name})
-    at = [n for pk, n in companies if pk in accounts or (company and _same_text(company, n))]
-    same_company = bool(at)
-    same_city = bool(city) and any(_same_city(city, c) for c in cities)
+    same_company = getattr(contact, "at_company", False)
+    same_city = getattr(contact, "in_city", False)
     same_birthday = birthday is not None and contact.birthday == birthday
     if same_company:
-        entry.reasons.append(_("same company %(c)s") % {"c": company or at[0]})
+        entry.reasons.append(
+            _("same company %(c)s") % {"c": company} if company else _("same company")
+        )
     if same_city:
         entry.reasons.append(_("same city %(c)s") % {"c": city})
     if same_birthday:
@@ -399,10 +433,9 @@ def _score(entry: Candidate, *, name: str, company: str, city: str, birthday: da
         score += 0.02 if similarity >= 0.8 else 0.0
         entry.score = round(min(score, 0.99), 3)
         return
-    wanted_company = bool(company or accounts)
     score = 0.6 * similarity
-    score += 0.25 if same_company else (-0.1 if wanted_company and companies else 0.0)
-    score += 0.1 if same_city else (-0.05 if city and cities else 0.0)
+    score += 0.25 if same_company else (-0.1 if getattr(contact, "elsewhere", False) else 0.0)
+    score += 0.1 if same_city else (-0.05 if getattr(contact, "other_city", False) else 0.0)
     score += 0.15 if same_birthday else (-0.15 if birthday and contact.birthday else 0.0)
     entry.score = round(max(0.0, min(score, 0.95)), 3)
 
@@ -461,7 +494,7 @@ def match_accounts(
     region = workspace.region or "CN"
     found: dict[int, AccountCandidate] = {}
     hidden: set[int] = set()
-    visible = Account.objects.visible_to(user, "view")
+    visible = Account.objects.visible_to(user, "view").only("public_id", "name", "legal_name")
 
     def candidate(account: Account) -> AccountCandidate:
         return found.setdefault(account.pk, AccountCandidate(account))
@@ -490,15 +523,19 @@ def match_accounts(
             entry.reasons.append(_identifier_reason("website", domain))
     if name.strip():
         named = set(_accounts_named(user, name, legal_too=False))
-        # the legal name, and names written otherwise, through the search index
-        wanted = normalize.normalize_query(name)
-        named |= {account.pk for account, _rank in name_matches(Account, user, wanted)[:CANDIDATES]}
+        if not named:
+            # the legal name, and parts of names, through the search index
+            wanted = _normal(name)
+            named = {
+                account.pk
+                for account, _rank in name_matches(Account, user, wanted, limit=CANDIDATES)
+            }
         for account in visible.filter(pk__in=named - set(found)):
             candidate(account)
     found.pop(exclude_id, None)
     if not found:
         return [], len(hidden)
-    addresses = _cities(workspace.pk, Account, found)
+    addresses = _cities(workspace.pk, Account, found) if city.strip() else {}
     for entry in found.values():
         _score_account(entry, name=name, city=city, cities=addresses.get(entry.account.pk, []))
     ranked = sorted(
@@ -508,13 +545,19 @@ def match_accounts(
     return ranked[:limit], len(hidden - set(found))
 
 
+@lru_cache(maxsize=50_000)
 def company_similarity(a: str, b: str) -> float:
     """0–1: how alike two organization names are, in any script (上海远景贸易 = 上海遠景貿易
     = "Shanghai Yuanjing Maoyi"), by the letters of their keys."""
-    key_a, key_b = name_key(family=a, given=""), name_key(family=b, given="")
+    key_a, key_b = _company_key(a), _company_key(b)
     if not key_a or not key_b:
         return 0.0
     return round(fuzz.ratio(key_a, key_b) / 100, 3)
+
+
+@lru_cache(maxsize=50_000)
+def _company_key(name: str) -> str:
+    return name_key(family=name, given="") if name else ""
 
 
 def _score_account(entry: AccountCandidate, *, name: str, city: str, cities: list[str]) -> None:

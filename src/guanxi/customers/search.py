@@ -52,7 +52,9 @@ def _name_score(document: str, query: str) -> float:
 INFIX_MIN_LATIN = 4
 
 
-def name_matches(model: type[Customer], user: Any, query: str) -> list[tuple[Customer, float]]:
+def name_matches(
+    model: type[Customer], user: Any, query: str, *, limit: int = CANDIDATES
+) -> list[tuple[Customer, float]]:
     condition = Q(search_document__startswith=query) | Q(search_document__contains=f" {query}")
     if normalize.has_han(query) or len(query) >= INFIX_MIN_LATIN:
         condition = Q(search_document__contains=query)
@@ -92,7 +94,7 @@ def name_matches(model: type[Customer], user: Any, query: str) -> list[tuple[Cus
             row,
             max(_name_score(row.search_document, query), _name_score(row.search_document, compact)),
         )
-        for row in rows[:CANDIDATES]
+        for row in rows[:limit]
     ]
 
 
