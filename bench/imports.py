@@ -8,7 +8,10 @@ into a workspace with `guanxi import` in a child process, as a user would:
     GUANXI_DATABASE_URL=postgres://postgres@127.0.0.1:5432/gen \\
         python bench/imports.py --workspace scale --rows 100000 --kill
 
-Prints one JSON object per line.
+``--type interactions`` writes a call and message log instead (contacts named by the phone
+of an existing contact, 1 % unknown numbers, 1 % repeated external ids).
+
+Prints one JSON object per line; ``peak_mb`` is the importing process's peak RSS.
 """
 
 from __future__ import annotations
@@ -64,6 +67,34 @@ def write_csv(path: Path, *, rows: int, workspace: Workspace, seed: int, prefix:
     return {"broken": broken, "duplicates": duplicates}
 
 
+def write_interactions(path: Path, *, rows: int, workspace: Workspace, seed: int, prefix: str
+                       ) -> dict:  # fmt: skip
+    rnd = random.Random(seed)
+    phones = list(
+        ContactPoint.objects.for_workspace(workspace)
+        .filter(kind="phone", contact__isnull=False)
+        .values_list("value", flat=True)[:20_000]
+    )
+    unknown = repeated = 0
+    channels = ["电话", "微信", "邮件", "短信", "拜访", "phone", "wechat"]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["手机", "渠道", "方向", "时间", "主题", "内容", "记录编号"])
+        for i in range(rows):
+            roll = rnd.random()
+            phone = rnd.choice(phones)
+            number = i
+            if roll < 0.01:
+                phone, unknown = f"+8617{i % 10**9:09d}", unknown + 1
+            elif roll < 0.02 and i:
+                number, repeated = rnd.randrange(i), repeated + 1
+            writer.writerow([phone, channels[number % len(channels)],
+                             "呼入" if number % 3 else "呼出",
+                             f"2025-{number % 12 + 1:02d}-{number % 28 + 1:02d} 10:{number % 60:02d}",
+                             "回访", f"第 {number} 次沟通", f"{prefix}-{number}"])  # fmt: skip
+    return {"unknown_contacts": unknown, "repeated_ids": repeated}
+
+
 def guanxi(*args: str) -> list[str]:
     return [sys.executable, "-m", "guanxi", *args]
 
@@ -73,8 +104,10 @@ def run_import(path: Path, workspace: str, *extra: str) -> tuple[dict, float, fl
     began = time.monotonic()
     process = subprocess.run(
         guanxi("import", str(path), "--workspace", workspace, "--policy", "skip", *extra),
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True,
     )  # fmt: skip
+    if process.returncode:
+        raise SystemExit(f"the import failed: {process.stderr[-3000:]}")
     seconds = time.monotonic() - began
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return json.loads(process.stdout.strip().splitlines()[-1]), seconds, peak
@@ -130,26 +163,29 @@ def main() -> None:
     parser.add_argument("--workspace", default="scale")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
+    parser.add_argument("--type", choices=("contacts", "interactions"), default="contacts")
     parser.add_argument("--kill", action="store_true", help="Also kill -9 an import and resume it.")
+    parser.add_argument("--kill-rows", type=int, default=20_000,
+                        help="Rows of the file killed and resumed (default 20,000).")  # fmt: skip
     args = parser.parse_args()
     workspace = Workspace.objects.get(slug=args.workspace)
     existing = Contact.objects.for_workspace(workspace).count()
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "contacts.csv"
+        path = Path(folder) / f"{args.type}.csv"
         prefix = f"B{args.seed}"
-        made = write_csv(path, rows=args.rows, workspace=workspace, seed=args.seed, prefix=prefix)
-        counts, seconds, peak = run_import(path, args.workspace)
+        write = write_csv if args.type == "contacts" else write_interactions
+        made = write(path, rows=args.rows, workspace=workspace, seed=args.seed, prefix=prefix)
+        counts, seconds, peak = run_import(path, args.workspace, "--type", args.type)
         print(json.dumps({
-            "bench": "import", "rows": args.rows, "existing_contacts": existing,
+            "bench": f"import_{args.type}", "rows": args.rows, "existing_contacts": existing,
             "seconds": round(seconds, 1), "rows_per_s": round(args.rows / seconds),
             "peak_mb": round(peak), **made, **counts,
         }), flush=True)  # fmt: skip
-        if args.kill:
+        if args.kill and args.type == "contacts":
             path2 = Path(folder) / "contacts2.csv"
             prefix2 = f"K{args.seed}"
-            write_csv(
-                path2, rows=args.rows, workspace=workspace, seed=args.seed + 1, prefix=prefix2
-            )
+            rows = min(args.rows, args.kill_rows)
+            write_csv(path2, rows=rows, workspace=workspace, seed=args.seed + 1, prefix=prefix2)
             print(
                 json.dumps(kill_and_resume(path2, workspace, args.workspace, prefix2)), flush=True
             )
