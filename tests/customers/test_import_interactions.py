@@ -217,3 +217,20 @@ def test_api(api, admin, people):
     ran = client.post(f"/imports/{job['id']}/run?wait=true")
     assert ran.status_code == 200 and ran.json()["counts"]["created"] == 3
     assert client.post(f"/imports/{job['id']}/undo").json()["status"] == "undone"
+
+
+def test_wizard(admin, people):
+    from tests.web.test_pages import browser
+
+    client = browser(admin)
+    assert '<option value="interactions"' in client.get("/imports/").content.decode()
+    upload = client.post("/imports/", {"file": SimpleUploadedFile("log.csv", LOG.encode()),
+                                       "type": "interactions", "policy": "skip"})  # fmt: skip
+    job = engine.ImportJob.objects.for_workspace(admin.workspace).get()
+    assert upload["Location"] == f"/imports/{job.public_id}/" and job.kind == "interactions"
+    page = client.get(upload["Location"]).content.decode()
+    assert '<option value="occurred_at" selected>' in page
+    form = {f"field-{i}": m["field"] for i, m in enumerate(job.mapping.values())}
+    done = client.post(upload["Location"], {**form, "policy": "skip", "step": "run"})
+    assert done.status_code == 302
+    assert Interaction.objects.for_workspace(admin.workspace).count() == 3
