@@ -123,7 +123,7 @@ def _comparisons(present: set[str]) -> list[Any]:
     if "birthday" in present:
         comparisons.append(
             cl.DateOfBirthComparison(
-                "birthday", input_is_string=True, datetime_format="%Y-%m-%d",
+                "birthday", input_is_string=True,  # ISO dates, in every dialect
                 datetime_thresholds=[1, 1, 10], datetime_metrics=["month", "year", "year"],
             )
         )  # fmt: skip
@@ -185,11 +185,13 @@ class Scored:
 
 def score_frames(
     frames: list[Any], *, threshold: float, link: bool = False, seed: int = 1,
-    max_u_pairs: float = 2e6, cluster: bool = True,
+    max_u_pairs: float = 2e6, cluster: bool = True, db_api: Any = None,
 ) -> Scored:  # fmt: skip
     """Train the model on ``frames`` (pandas, the standard columns plus ``unique_id``) and
     score the pairs sharing a blocking key at or above ``threshold``. One frame: duplicates
-    within it; two with ``link``: records of one that are records of the other."""
+    within it; two with ``link``: records of one that are records of the other.
+    ``db_api`` runs the model elsewhere than in an in-process DuckDB — Splink's
+    ``SparkAPI(spark_session=…)`` for data beyond one machine."""
     from splink import DuckDBAPI, Linker, SettingsCreator
 
     times: dict[str, float] = {}
@@ -205,7 +207,7 @@ def score_frames(
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=True,
     )
-    api = DuckDBAPI()
+    api = db_api if db_api is not None else DuckDBAPI()
     tables = [
         api.register(frame, dataset_display_name=f"records_{i}") for i, frame in enumerate(frames)
     ]
@@ -410,13 +412,14 @@ def start_run(*, membership: Any, threshold: float | None = None) -> DedupeRun:
 Progress = Callable[[str], None]
 
 
-def scan(run: DedupeRun, *, progress: Progress | None = None) -> dict[str, Any]:
-    """Score the workspace's contacts and store what the run proposes (see module doc)."""
+def scan(run: DedupeRun, *, progress: Progress | None = None, db_api: Any = None) -> dict[str, Any]:
+    """Score the workspace's contacts and store what the run proposes (see module doc);
+    ``db_api`` as for ``score_frames``."""
     say = progress or (lambda message: None)
     DedupeRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk).update(status=DedupeRun.Status.RUNNING,
                                                started_at=timezone.now())  # fmt: skip
     try:
-        counts = _scan(run, say)
+        counts = _scan(run, say, db_api)
     except Exception as exc:
         DedupeRun.objects.for_workspace(run.workspace_id).filter(pk=run.pk).update(
             status=DedupeRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}",
@@ -426,7 +429,7 @@ def scan(run: DedupeRun, *, progress: Progress | None = None) -> dict[str, Any]:
     return counts
 
 
-def _scan(run: DedupeRun, say: Progress) -> dict[str, Any]:
+def _scan(run: DedupeRun, say: Progress, db_api: Any) -> dict[str, Any]:
     started = time.monotonic()
     frame = extract(run.workspace_id)
     seconds = {"extract": round(time.monotonic() - started, 1)}
@@ -435,7 +438,7 @@ def _scan(run: DedupeRun, say: Progress) -> dict[str, Any]:
     if len(frame) < 2:
         _finish(run, counts, {}, seconds)
         return counts
-    scored = score_frames([frame], threshold=run.threshold)
+    scored = score_frames([frame], threshold=run.threshold, db_api=db_api)
     seconds.update(scored.seconds)
     say(f"{len(scored.pairs)} pairs at or above {run.threshold} "
         f"(trained in {scored.seconds['train']} s, scored in {scored.seconds['predict']} s)")  # fmt: skip
@@ -581,3 +584,23 @@ def cluster_rows(run: DedupeRun) -> Iterable[tuple[str, str, str, float]]:
     rows.sort()
     for cluster, _pk, public_id, external_id, score in rows:
         yield public_id, external_id, cluster, score
+
+
+def spark_api(master: str) -> Any:
+    """Splink's Spark backend on a Spark session at ``master`` (``local[2]``,
+    ``spark://host:7077``…) with Splink's string-similarity functions loaded; needs pyspark
+    (``pip install "guanxi[spark]"``) and Java."""
+    import tempfile
+
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import SparkAPI, similarity_jar_location
+
+    session = (
+        SparkSession.builder.master(master)
+        .appName("guanxi-dedupe")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.sql.shuffle.partitions", "8")
+        .getOrCreate()
+    )
+    session.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="guanxi-spark-"))
+    return SparkAPI(spark_session=session)

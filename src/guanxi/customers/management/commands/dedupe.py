@@ -29,6 +29,11 @@ class Command(GuanxiCommand):
         parser.add_argument("--user", help="Who scans (default: the first administrator).")
         parser.add_argument("--output", help="CSV file for the clusters (default: none).")
         parser.add_argument(
+            "--spark", metavar="MASTER",
+            help="Score on Spark (e.g. local[2], spark://host:7077) instead of in-process "
+            "DuckDB; needs pyspark and Java.",
+        )  # fmt: skip
+        parser.add_argument(
             "--threshold", type=float,
             help="Propose pairs from this probability (default: the workspace's setting).",
         )  # fmt: skip
@@ -42,9 +47,17 @@ class Command(GuanxiCommand):
         output = Path(options["output"]) if options["output"] else None
         if output is not None and not output.parent.is_dir():
             raise fail(f"--output: no directory {output.parent}")
+        db_api = None
+        if options["spark"]:
+            try:
+                db_api = dedupe.spark_api(options["spark"])
+            except ImportError as exc:
+                raise fail(f"--spark: {exc} (pip install pyspark)") from exc
         with acting_in(workspace, membership):
             run = dedupe.start_run(membership=membership, threshold=threshold)
-            counts = dedupe.scan(run, progress=lambda message: sys.stderr.write(message + "\n"))
+            counts = dedupe.scan(
+                run, progress=lambda message: sys.stderr.write(message + "\n"), db_api=db_api
+            )
             if output is not None:
                 with output.open("w", newline="", encoding="utf-8") as handle:
                     writer = csv.writer(handle)
