@@ -230,7 +230,9 @@ def test_wizard(admin, people):
     assert upload["Location"] == f"/imports/{job.public_id}/" and job.kind == "interactions"
     page = client.get(upload["Location"]).content.decode()
     assert '<option value="occurred_at" selected>' in page
-    form = {f"field-{i}": m["field"] for i, m in enumerate(job.mapping.values())}
+    form = {f"field-{i}": job.mapping[column]["field"] for i, column in enumerate(job.columns)}
     done = client.post(upload["Location"], {**form, "policy": "skip", "step": "run"})
     assert done.status_code == 302
+    job.refresh_from_db()
+    assert (job.status, job.error, job.counts.get("created")) == ("done", "", 3)
     assert Interaction.objects.for_workspace(admin.workspace).count() == 3
