@@ -121,6 +121,8 @@ class Writer:
 
     def reserve_ids(self, table: Table, count: int) -> int:
         """The first of ``count`` consecutive primary keys nobody else will be given."""
+        if count == 0:
+            return 0  # nothing will be written (a sequence cannot be set below its start)
         with connection.cursor() as cursor:
             if self.vendor == "postgresql":
                 cursor.execute(
