@@ -23,11 +23,14 @@ returned; the others are counted.
 
 from __future__ import annotations
 
+import functools
 import string
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from django.db import connection, transaction
@@ -198,6 +201,40 @@ def _same_city(a: str, b: str) -> bool:
     return _normal(a.removesuffix("市")) == _normal(b.removesuffix("市"))
 
 
+# --- query plans ------------------------------------------------------------------------------
+Matcher = TypeVar("Matcher", bound=Callable[..., Any])
+
+
+@contextmanager
+def _custom_plans() -> Iterator[None]:
+    """Plan each query for its values. Statements are prepared (settings: server-side
+    binding), and after a few runs PostgreSQL may settle on a generic plan that cannot know
+    how many people share *this* name key — measured 10–30 times slower than a plan for the
+    values at hand. The setting is restored after, also inside an outer transaction."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('plan_cache_mode'),"
+            " set_config('plan_cache_mode', 'force_custom_plan', true)"
+        )
+        previous = cursor.fetchone()[0]
+        try:
+            yield
+        finally:
+            cursor.execute("SELECT set_config('plan_cache_mode', %s, true)", [previous])
+
+
+def _planned_per_query(matcher: Matcher) -> Matcher:
+    @functools.wraps(matcher)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _custom_plans():
+            return matcher(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 # --- accounts by name, shared by contact and account matching --------------------------------
 def _accounts_keyed(user: Any, name: str) -> Any:
     """Accounts (visible to the user) named ``name`` in any script, by the name key's index:
@@ -237,6 +274,7 @@ def name_keys_of_company(name: str) -> tuple[str, ...]:
 
 
 # --- contacts ---------------------------------------------------------------------------------
+@_planned_per_query
 def match_contacts(
     *, user: Any, family_name: str = "", given_name: str = "", full_name: str = "",
     phone: str = "", email: str = "", wechat: str = "", company: str = "", city: str = "",
@@ -255,6 +293,7 @@ def match_contacts(
     by_company = bool(account_ids or company.strip())
     # the company's accounts: a subquery of the candidate queries, by the name key (the
     # legal name is looked up only if the company then brings nobody)
+    company_keys = name_keys_of_company(company) if company.strip() and not account_ids else ()
     accounts: Any = list(account_ids or []) or (
         _accounts_keyed(user, company) if by_company else []
     )
@@ -265,6 +304,7 @@ def match_contacts(
         return _with_evidence(
             Contact.objects.visible_to(user, "view").only("public_id", "display_name", "birthday"),
             workspace.pk, company=by_company, accounts=accounts, cities=cities, birthday=birthday,
+            company_keys=company_keys,
         )  # fmt: skip
 
     visible = rows_with_evidence()
@@ -291,16 +331,21 @@ def match_contacts(
     #    by their phone needs no search among their namesakes
     if not any(c.identifier for c in found.values()):
         # the people of the company first (a name mistyped beyond one edit is caught here)
+        keys = name_keys(name) if name else ()
         at_company: list[Contact] = []
         if by_company:
             at_company = _people_at(workspace.pk, visible, accounts)
-            if not at_company and company.strip() and not account_ids:
-                accounts = _accounts_legally_named(user, company)
+            if not at_company and company_keys:
+                # no account of that name: perhaps its legal name
+                accounts, company_keys = _accounts_legally_named(user, company), ()
                 visible = rows_with_evidence()
                 at_company = _people_at(workspace.pk, visible, accounts) if accounts else []
+            elif keys and not any(name_similarity(name, c.display_name) >= 0.8 for c in at_company):
+                # more accounts of that name than were read: the namesakes who work at one
+                rows = visible.alias(key=NameKey("sort_key"))
+                at_company += rows.filter(key__in=keys, at_company=True).order_by()[:limit]
         for contact in at_company:
             candidate(contact)
-        keys = name_keys(name) if name else ()
         rows = visible.alias(key=NameKey("sort_key"))
         # the company's people are all read already; of the namesakes, those who share the
         # city or birthday come first (which reads the whole block of namesakes: hundreds
@@ -339,24 +384,33 @@ def match_contacts(
 
 
 def _people_at(workspace_id: int, visible: Any, accounts: Any) -> list[Contact]:
+    """Up to CANDIDATES people of the accounts, in no order: a company name hundreds of
+    accounts share is no block (the namesakes who work at one are looked up instead)."""
     links = AccountContact.objects.for_workspace(workspace_id).filter(account_id__in=accounts)
     return list(visible.filter(pk__in=links.values("contact_id")[:CANDIDATES]))
 
 
 def _with_evidence(
-    rows: Any, workspace_id: int, *, company: bool, accounts: list[int], cities: list[str],
-    birthday: date | None,
+    rows: Any, workspace_id: int, *, company: bool, accounts: Any, cities: list[str],
+    birthday: date | None, company_keys: tuple[str, ...] = (),
 ) -> Any:  # fmt: skip
-    """Contact rows annotated with the evidence asked about: ``at_company`` (works at one of
-    ``accounts``), ``elsewhere`` (works at another), ``in_city`` (an address in the city),
+    """Contact rows annotated with the evidence asked about: ``at_company`` (works at an
+    account named by ``company_keys``, or else one of ``accounts``), ``elsewhere`` (works at
+    another), ``in_city`` (an address in the city),
     ``other_city`` (an address elsewhere), ``born_then``."""
     annotations: dict[str, Any] = {}
     if company:
         links = AccountContact.objects.for_workspace(workspace_id).filter(
             contact_id=OuterRef("pk"), account__deleted_at__isnull=True
         )
-        annotations["at_company"] = Exists(links.filter(account_id__in=accounts))
-        annotations["elsewhere"] = Exists(links.exclude(account_id__in=accounts))
+        if company_keys:
+            # by the account's name key, not a list of accounts: however many share the name
+            same = links.alias(name=NameKey("account__sort_key")).filter(name__in=company_keys)
+            annotations["at_company"] = Exists(same)
+            annotations["elsewhere"] = Exists(links.exclude(pk__in=same.values("pk")))
+        else:
+            annotations["at_company"] = Exists(links.filter(account_id__in=accounts))
+            annotations["elsewhere"] = Exists(links.exclude(account_id__in=accounts))
     if cities:
         places = Address.objects.for_workspace(workspace_id).filter(contact_id=OuterRef("pk"))
         annotations["in_city"] = Exists(places.filter(city__in=cities))
@@ -483,6 +537,7 @@ def _accounts_at_domain(user: Any, domain: str) -> tuple[list[Account], set[int]
     return visible, ids - {a.pk for a in visible}
 
 
+@_planned_per_query
 def match_accounts(
     *, user: Any, name: str = "", phone: str = "", email: str = "", website: str = "",
     city: str = "", exclude_id: int | None = None, limit: int = 10,
