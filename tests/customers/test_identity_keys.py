@@ -188,3 +188,14 @@ def test_the_index_is_the_one_the_migration_made():
     with connection.cursor() as cursor:
         names = connection.introspection.get_constraints(cursor, "customers_contact")
     assert "contact_name_key" in names
+
+
+def test_the_plan_mode_is_restored_after_a_match(admin, people):
+    if connection.vendor != "postgresql":
+        pytest.skip("plans of prepared statements are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('plan_cache_mode')")
+        before = cursor.fetchone()[0]
+        match_contacts(user=admin, full_name="Mary Wong", city="Taipei")
+        cursor.execute("SELECT current_setting('plan_cache_mode')")
+        assert cursor.fetchone()[0] == before
