@@ -462,7 +462,7 @@ def _account(request: HttpRequest, account_id: str, action: str = "view") -> Acc
 class CandidateOut(Schema):
     id: str
     display_name: str
-    score: float = Field(description="0–1; 0.95 and above share an identifier")
+    score: float = Field(description="0–1; 0.93 and above share an identifier")
     reasons: list[str]
 
 
