@@ -224,6 +224,14 @@ def test_demo_customers_are_bilingual_and_have_a_year_of_history(db):
         assert Activity.objects.filter(status="open").exists()
         assert Activity.objects.filter(status="done", interaction__isnull=False).exists()
         assert ContactPoint.objects.exclude(consent_state={}).exists()
+        # people entered twice, already proposed for review
+        from guanxi.customers.models import DuplicatePair
+
+        twins = Contact.objects.filter(source="展会名片")
+        assert twins.count() >= 6
+        proposed = DuplicatePair.objects.filter(status="proposed")
+        assert {p.contact_b_id for p in proposed} >= set(twins.values_list("pk", flat=True))
+        assert "possible duplicates to review" in out.getvalue()
         count = Contact.objects.count()
     prepare_demo(stdout=io.StringIO())  # preparing again adds no second data set
     with acting_in(workspace):

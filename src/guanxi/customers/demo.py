@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from guanxi.customers import generate as synthetic
 from guanxi.customers import namepools as pools
-from guanxi.customers import services
+from guanxi.customers import normalize, services
 from guanxi.customers.models import Account, Contact
 from guanxi.customers.services import AddressInput, ContactPointInput
 from guanxi.platform.context import acting_in
@@ -152,9 +152,11 @@ def load_demo_customers(
 
     interactions = _timeline(rng, workspace=workspace, contacts=contacts, now=now)
     activities = _activities(rng, workspace=workspace, contacts=contacts, now=now)
+    twins = _second_records(rng, workspace=workspace, contacts=contacts)
     return {
         "accounts": len(accounts),
-        "contacts": len(contacts),
+        "contacts": len(contacts) + twins,
+        "duplicates": twins,
         "interactions": interactions,
         "activities": activities,
     }
@@ -213,6 +215,43 @@ def _activities(
 
 
 SALES_ROLES = ("sales_manager", "sales_rep")
+SECOND_RECORDS = 8
+
+
+def _second_records(rng: random.Random, *, workspace: Workspace, contacts: list[Contact]) -> int:
+    """People entered a second time, as a trade-show card is typed in by another rep: the
+    name in pinyin or in traditional characters, the mobile in another format (the number
+    marked shared, so both records may hold it), the same company — for the duplicate scan
+    to find."""
+    from guanxi.customers.models import ContactPoint
+
+    chinese = [c for c in contacts if normalize.has_han(c.display_name)]
+    count = 0
+    for original in rng.sample(chinese, min(SECOND_RECORDS, len(chinese))):
+        phone = (
+            ContactPoint.objects.for_workspace(workspace)
+            .filter(contact=original, kind="phone")
+            .first()
+        )
+        if phone is None:
+            continue
+        ContactPoint.objects.filter(pk=phone.pk).update(is_shared=True)
+        if count % 2:
+            family = normalize.to_traditional(original.family_name, by_character=True)
+            given = normalize.to_traditional(original.given_name, by_character=True)
+        else:
+            family = "".join(normalize._pinyin(original.family_name, personal=True)).capitalize()
+            given = "".join(normalize._pinyin(original.given_name)).capitalize()
+        digits = phone.value.removeprefix("+86")
+        typed = f"{digits[:3]} {digits[3:7]} {digits[7:]}" if len(digits) == 11 else phone.value
+        account = original.accounts.first()
+        services.create_contact(
+            workspace=workspace, by=original.owner, owner=original.owner, family_name=family,
+            given_name=given, account=account, source="展会名片",
+            contact_points=[ContactPointInput(kind="phone", value=typed, is_shared=True)],
+        )  # fmt: skip
+        count += 1
+    return count
 
 
 def demo_loader(*, workspace: Workspace, members: dict[str, Membership]) -> str:
@@ -220,7 +259,15 @@ def demo_loader(*, workspace: Workspace, members: dict[str, Membership]) -> str:
     owners = [m for m in members.values() if m.role.key in SALES_ROLES]
     with acting_in(workspace):
         counts = load_demo_customers(workspace=workspace, owners=owners)
+    scanner = next((m for m in members.values() if m.role.key == "sales_manager"), None)
+    proposed = 0
+    if scanner is not None:  # the review queue has something to show from the start
+        from guanxi.customers import dedupe
+
+        with acting_in(workspace, scanner):
+            proposed = dedupe.scan(dedupe.start_run(membership=scanner))["pairs"]
     return (
-        f"loaded {counts['accounts']} accounts, {counts['contacts']} contacts, "
+        f"loaded {counts['accounts']} accounts, {counts['contacts']} contacts "
+        f"({counts['duplicates']} entered twice; {proposed} possible duplicates to review), "
         f"{counts['interactions']} interactions and {counts['activities']} activities"
     )
