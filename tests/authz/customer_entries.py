@@ -90,3 +90,23 @@ register(
         add=_add_activity,
     )
 )
+
+
+def _scan_for(owner: Membership):
+    from guanxi.customers.models import DedupeRun
+
+    run = DedupeRun(workspace=owner.workspace, created_by=owner.user, updated_by=owner.user)
+    run.save()
+    return run
+
+
+# Possible duplicates are not in the matrix: a pair shows only when both of its contacts are
+# visible too, which tests/customers/test_duplicates_api.py checks role by role.
+register(
+    MatrixEntry(
+        object_type="customers.deduperun",
+        make_record=_scan_for,
+        calls={"view": lambda api, run: api.get(f"/duplicates/scans/{run.public_id}")},
+        add=lambda api: api.post("/duplicates/scans", {"wait": True}),
+    )
+)
