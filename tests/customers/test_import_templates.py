@@ -323,3 +323,30 @@ def test_wizard_keeps_every_value_for_every_row(workspace, rep):
     client.post(f"/imports/{job.public_id}/", form)
     job.refresh_from_db()
     assert job.defaults == values
+
+
+def test_templates_for_a_log_of_interactions(workspace, rep):
+    """Any kind of import keeps its mapping: a call log's columns too."""
+    from pathlib import Path
+
+    from tests.web.test_pages import browser
+
+    sample = Path(__file__).resolve().parents[2] / "docs" / "samples" / "interactions-zh.csv"
+    job = engine.create_job(
+        membership=rep, kind="interactions", upload=sample.read_bytes(), file_name="log.csv"
+    )
+    client = browser(rep)
+    url = f"/imports/{job.public_id}/"
+    form = {f"field-{i}": spec["field"] for i, spec in enumerate(
+        job.mapping.get(column, {"field": ""}) for column in job.columns)}  # fmt: skip
+    saved = client.post(url, {**form, "step": "save_template", "template_name": "通话记录"})
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    template = ImportTemplate.objects.for_workspace(workspace).get()
+    assert template.kind == "interactions" and template.mapping == job.mapping
+    second = engine.create_job(
+        membership=rep, kind="interactions", upload=sample.read_bytes(), file_name="log2.csv"
+    )
+    page = client.get(f"/imports/{second.public_id}/").content.decode()
+    assert f'<option value="{template.public_id}" selected>' in page
+    import_templates.apply_template(template=template, job=second)
+    assert not list(import_templates.usable_templates(membership=rep, kind="contacts"))
