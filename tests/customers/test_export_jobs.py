@@ -163,3 +163,17 @@ def test_downloads_are_the_authors_and_audited(rep, book):
     assert (
         AuditEvent.objects.filter(action="export.downloaded", object_id=job.public_id).count() == 1
     )
+
+
+@pytest.mark.django_db(transaction=True)  # the worker opens and closes its own connections
+def test_the_real_queue_and_worker(settings, workspace, rep, book):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
+                                  "QUEUES": ["default"]}}  # fmt: skip
+    job = export_jobs.start_export(membership=rep, kind="contacts", fmt="xlsx")
+    assert job.status == "queued"
+    assert DBTaskResult.objects.filter(task_path__endswith="run_export_job").count() == 1
+    call_command("worker", "--batch", stdout=io.StringIO(), stderr=io.StringIO())
+    job.refresh_from_db()
+    assert job.status == "done" and job.rows == 5 and Path(job.file_path).exists()
