@@ -412,9 +412,9 @@ def _with_evidence(
         )
         if company_keys:
             # by the account's name key, not a list of accounts: however many share the name
-            same = links.alias(name=NameKey("account__sort_key")).filter(name__in=company_keys)
-            annotations["at_company"] = Exists(same)
-            annotations["elsewhere"] = Exists(links.exclude(pk__in=same.values("pk")))
+            named = links.alias(name=NameKey("account__sort_key"))
+            annotations["at_company"] = Exists(named.filter(name__in=company_keys))
+            annotations["elsewhere"] = Exists(named.exclude(name__in=company_keys))
         else:
             annotations["at_company"] = Exists(links.filter(account_id__in=accounts))
             annotations["elsewhere"] = Exists(links.exclude(account_id__in=accounts))
