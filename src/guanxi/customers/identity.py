@@ -337,6 +337,7 @@ def match_contacts(
         # the people of the company first (a name mistyped beyond one edit is caught here)
         keys = name_keys(name) if name else ()
         at_company: list[Contact] = []
+        unread = False  # people of the company the name may be among, not read
         if by_company:
             at_company = _people_at(workspace.pk, visible, accounts)
             if not at_company and company_keys:
@@ -344,10 +345,16 @@ def match_contacts(
                 accounts, company_keys = _accounts_legally_named(user, company), ()
                 visible = rows_with_evidence()
                 at_company = _people_at(workspace.pk, visible, accounts) if accounts else []
-            elif keys and not any(name_similarity(name, c.display_name) >= 0.8 for c in at_company):
-                # more accounts of that name than were read: the namesakes who work at one
+            elif (
+                len(at_company) >= CANDIDATES
+                and keys
+                and not any(name_similarity(name, c.display_name) >= 0.8 for c in at_company)
+            ):
+                # more people at accounts of that name than were read: the namesakes who
+                # work at one (and below, the typos among the people who do)
                 rows = visible.alias(key=NameKey("sort_key"))
                 at_company += rows.filter(key__in=keys, at_company=True).order_by()[:limit]
+                unread = not any(name_similarity(name, c.display_name) >= 0.8 for c in at_company)
         for contact in at_company:
             candidate(contact)
         rows = visible.alias(key=NameKey("sort_key"))
@@ -360,10 +367,10 @@ def match_contacts(
             # the namesakes who share the evidence first; beyond those, a few to show
             same_name = rows.filter(key__in=keys).order_by(*strongest_first)
             namesakes = list(same_name[: limit + NAMESAKES])
-        # a typo: among the people who share the city or birthday (the company's people are
-        # all read already), or anyone when the name as typed has no namesake and nothing
-        # else narrows it
-        narrowing = Q()
+        # a typo: among the people who share the city or birthday (or the company, when it
+        # has more people than were read), or anyone when the name as typed has no namesake
+        # and nothing else narrows it
+        narrowing = Q(at_company=True) if unread else Q()
         if cities:
             narrowing |= Q(in_city=True)
         if birthday is not None:
