@@ -122,3 +122,32 @@ def test_account_merge_on_the_same_phone(api, rep):
     body = client.post("/accounts?on_duplicate=merge", again).json()
     assert body["id"] == existing["id"] and body["legal_name"] == "太平物流有限公司"
     assert body["merged"]["filled"] == ["legal_name"]
+
+
+def test_account_merge_needs_the_right_to_change_it(api, workspace, team, rep):
+    first = {"name": "远景贸易", "contact_points": [{"kind": "email", "value": "info@yuanjing.cn"}]}
+    existing = api(rep).post("/accounts", first).json()
+    teammate = make_member(workspace=workspace, role_key="sales_rep", team=team, username="mate")
+    again = {"name": "远景贸易", "contact_points": [{"kind": "email", "value": "INFO@yuanjing.cn"}]}
+    refused = api(teammate).post("/accounts?on_duplicate=merge", again)
+    assert refused.status_code == 409 and refused.json()["code"] == "possible_duplicate"
+    assert refused.json()["candidates"][0]["id"] == existing["id"]
+    stranger = make_member(workspace=workspace, role_key="sales_rep", username="stranger")
+    hidden = api(stranger).post("/accounts?on_duplicate=merge", again)
+    assert hidden.status_code == 409 and hidden.json()["code"] == "contact_point_taken"
+    assert existing["id"] not in hidden.content.decode()
+
+
+def test_merge_answers_with_the_version_it_saved(api, rep, zhang):
+    client = api(rep)
+    body = {"family_name": "张", "given_name": "伟", "gender": "male",
+            "contact_points": [{"kind": "phone", "value": "13800138000"}]}  # fmt: skip
+    merged = client.post("/contacts?on_duplicate=merge", body).json()
+    stale = client.patch(
+        f"/contacts/{zhang['id']}", {"occupation": "x", "version": zhang["version"]}
+    )
+    assert stale.status_code == 409 and stale.json()["code"] == "version_conflict"
+    fresh = client.patch(
+        f"/contacts/{zhang['id']}", {"occupation": "x", "version": merged["version"]}
+    )
+    assert fresh.status_code == 200
