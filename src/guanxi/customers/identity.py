@@ -247,15 +247,6 @@ def _accounts_keyed(user: Any, name: str) -> Any:
     return visible.filter(key__in=name_keys_of_company(name)).order_by().values("pk")[:CANDIDATES]
 
 
-def _accounts_named(user: Any, name: str, *, legal_too: bool) -> list[int]:
-    """Accounts (visible to the user) whose name — or legal name — is ``name`` in any
-    script: by the name key's index, then, if that finds none, through the search index."""
-    found = [row["pk"] for row in _accounts_keyed(user, name)]
-    if found or not legal_too:
-        return found
-    return _accounts_legally_named(user, name)
-
-
 def _accounts_legally_named(user: Any, name: str) -> list[int]:
     """Accounts whose name or legal name, normalized, is ``name``, through the search index
     (the legal name has no key of its own)."""
@@ -591,16 +582,16 @@ def match_accounts(
             entry.identifier = entry.identifier or "website"
             entry.reasons.append(_identifier_reason("website", domain))
     if name.strip():
-        named = set(_accounts_named(user, name, legal_too=False))
+        keyed = visible.alias(key=NameKey("sort_key")).filter(key__in=name_keys_of_company(name))
+        named = list(keyed.order_by()[:CANDIDATES])
         if not named:
             # the legal name, and parts of names, through the search index
             wanted = _normal(name)
-            named = {
-                account.pk
-                for account, _rank in name_matches(Account, user, wanted, limit=CANDIDATES)
-            }
-        for account in visible.filter(pk__in=named - set(found)):
-            candidate(account)
+            similar = [a.pk for a, _rank in name_matches(Account, user, wanted, limit=CANDIDATES)]
+            named = list(visible.filter(pk__in=similar))
+        for account in named:
+            if account.pk not in found:
+                candidate(account)
     found.pop(exclude_id, None)
     if not found:
         return [], len(hidden)
