@@ -110,3 +110,35 @@ register(
         add=lambda api: api.post("/duplicates/scans", {"wait": True}),
     )
 )
+
+
+def _template_for(owner: Membership):
+    from guanxi.customers.models import ImportTemplate
+
+    template = ImportTemplate(workspace=owner.workspace, kind="contacts", name=f"名片 {owner.pk}",
+                              mapping={"姓名": {"field": "full_name"}},
+                              created_by=owner.user, updated_by=owner.user)  # fmt: skip
+    template.save()
+    return template
+
+
+register(
+    MatrixEntry(
+        object_type="customers.importtemplate",
+        make_record=_template_for,
+        calls={
+            "view": lambda api, t: api.get(f"/imports/templates/{t.public_id}"),
+            "change": lambda api, t: api.patch(
+                f"/imports/templates/{t.public_id}", {"name": "展会名片", "version": t.version}
+            ),
+            "delete": lambda api, t: api.delete(f"/imports/templates/{t.public_id}"),
+        },
+        add=lambda api: api.post(
+            "/imports/templates", {"name": "名片", "mapping": {"姓名": {"field": "full_name"}}}
+        ),
+    )
+)
+
+
+# Export files are not in the matrix: a file is its author's alone whatever the role's scope
+# (tests/web/test_export_jobs.py checks that another user gets a 404).

@@ -71,7 +71,9 @@ register_object_type(
         key="customers.exportjob",
         label=_("Export file"),
         actions=("view", "add"),
-        # the file is its author's; what goes into it follows "export" on the customers
+        # the file is its author's, administrators' too; what goes into it follows "export"
+        # on the customers
+        defaults={"administrator": {"view": OWN, "add": OWN}},
         fallback={"view": OWN, "add": OWN},
     )
 )
