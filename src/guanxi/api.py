@@ -5,6 +5,7 @@ from guanxi.customers.api import router as customers_router
 from guanxi.customers.duplicates_api import router as duplicates_router
 from guanxi.customers.export_jobs_api import router as export_jobs_router
 from guanxi.customers.imports.api import router as imports_router
+from guanxi.customers.imports.review_api import router as import_review_router
 from guanxi.customers.imports.templates_api import router as import_templates_router
 from guanxi.platform.api import router as platform_router
 from guanxi.platform.apiframework import create_api
@@ -31,5 +32,6 @@ api.add_router("/", duplicates_router)
 api.add_router("/", export_jobs_router)
 # before the imports router: /imports/templates is not an import id
 api.add_router("/", import_templates_router)
+api.add_router("/", import_review_router)
 api.add_router("/", imports_router)
 api.add_router("/", timeline_router)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanxi.customers import import_templates
-from guanxi.customers.imports import engine, readers
+from guanxi.customers.imports import engine, readers, review
 from guanxi.customers.imports import mapping as mappings
 from guanxi.customers.imports.api import INLINE_ROWS, enqueue, error_report_response
 from guanxi.customers.models import ImportJob, ImportTemplate
@@ -179,6 +179,11 @@ def _detail_page(
         suggested = import_templates.best_fit(templates, job.columns)
     chosen = request.GET.get("template") or (suggested.template.public_id if suggested else "")
     dry = job.dry_run_counts or {}
+    waiting = (
+        review.pending(job, membership)
+        if (job.counts or {}).get("review") and job.status == ImportJob.Status.DONE
+        else []
+    )
     return render(
         request,
         "web/imports/detail.html",
@@ -192,7 +197,10 @@ def _detail_page(
          "progress": _progress(job), "extra_defaults": extra,
          "templates": [(t, import_templates.fit(t, job.columns)) for t in templates],
          "suggested": suggested, "chosen_template": chosen,
-         "can_save_template": editable and may(membership, "add", ImportTemplate)},
+         "can_save_template": editable and may(membership, "add", ImportTemplate),
+         "review_rows": [{"line": p.row.line, "match": p.match,
+                          "cells": [(c, p.row.data.get(c, "")) for c in job.columns
+                                    if p.row.data.get(c, "")]} for p in waiting]},
         status=422 if errors else 200,
     )  # fmt: skip
 
@@ -293,3 +301,20 @@ def template_change(request: HttpRequest, public_id: str) -> HttpResponse:
     except GuanxiError as exc:
         messages.error(request, str(exc))
     return redirect("web:import_list")
+
+
+@login_required
+@require_POST
+def import_review(request: HttpRequest, public_id: str, line: int) -> HttpResponse:
+    """The importer's decision for a row set aside for review: update the match, create a
+    new record, or skip it."""
+    job = visible_or_404(ImportJob, membership_of(request), public_id, action="change")
+    try:
+        review.decide(job=job, line=int(line), decision=request.POST.get("decision", ""),
+                      membership=membership_of(request))  # fmt: skip
+    except ValidationFailed as exc:
+        messages.error(request, _("Line %(line)s: %(problems)s") % {
+            "line": line, "problems": "; ".join(message for _path, message in exc.errors)})  # fmt: skip
+    else:
+        messages.success(request, _("Line %(line)s done.") % {"line": line})
+    return redirect(reverse("web:import_detail", args=[public_id]) + "#gx-review")

@@ -164,6 +164,11 @@ urlpatterns = [
         r"^imports/(?P<public_id>imp_[0-9a-z]{26})/undo/$", imports.import_undo, name="import_undo"
     ),
     re_path(
+        r"^imports/(?P<public_id>imp_[0-9a-z]{26})/review/(?P<line>[0-9]+)/$",
+        imports.import_review,
+        name="import_review",
+    ),
+    re_path(
         r"^imports/(?P<public_id>imp_[0-9a-z]{26})/errors/$",
         imports.import_errors,
         name="import_errors",
