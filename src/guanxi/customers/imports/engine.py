@@ -1,9 +1,11 @@
-"""The import engine: check a file (dry run), bring it in (resumable), undo it.
+"""The import engine: check a file (dry run), bring it in (resumable), undo it — for
+contacts, accounts and (``interactions``) timeline entries.
 
-Every row goes through the customer master's own services, so an imported contact is
-validated, normalized and de-duplicated exactly like one typed into a form. A row that
-matches an existing customer — same external id, or the same normalized phone or e-mail —
-is created anyway, updated, skipped or set aside for review, as the job's policy says.
+An imported contact is validated, normalized and de-duplicated exactly like one typed into a
+form: new ones are written in bulk with the values the services would store (``bulk``),
+the rest go through the services. A row that matches an existing customer — same external
+id, or the same normalized phone or e-mail — is created anyway, updated, skipped or set aside
+for review, as the job's policy says.
 
 Rows are done in batches; each batch, its row records and the job's checkpoint commit in one
 transaction. A job that stops — an error, a deploy, ``kill -9`` — continues after the last
@@ -218,12 +220,6 @@ class Prepared:
         external = self.fields.get("external_id")
         points = [(point.kind, key) for _f, point, _v, key, _d in self.normalized_points]
         return [("external_id", external), *points] if external else points
-
-    @property
-    def keys(self) -> set[tuple[str, str]]:
-        """What identifies the row's customer: external id and contact points."""
-        external = self.fields.get("external_id")
-        return self.point_keys | ({("external_id", external)} if external else set())
 
 
 class Context:
