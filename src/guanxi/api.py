@@ -9,6 +9,7 @@ from guanxi.customers.imports.review_api import router as import_review_router
 from guanxi.customers.imports.templates_api import router as import_templates_router
 from guanxi.platform.api import router as platform_router
 from guanxi.platform.apiframework import create_api
+from guanxi.sales.api import router as sales_router
 from guanxi.timeline.api import router as timeline_router
 
 api = create_api(
@@ -35,3 +36,4 @@ api.add_router("/", import_templates_router)
 api.add_router("/", import_review_router)
 api.add_router("/", imports_router)
 api.add_router("/", timeline_router)
+api.add_router("/", sales_router)

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "guanxi.platform",
     "guanxi.customers",
     "guanxi.timeline",
+    "guanxi.sales",
     "guanxi.web",
 ]
 

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SalesConfig(AppConfig):
+    name = "guanxi.sales"
+    label = "sales"
+    verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        from guanxi.customers.merging import move_model, register_merge_participant
+        from guanxi.platform.services import register_workspace_initializer
+        from guanxi.sales import permissions  # noqa: F401  (registers object types)
+        from guanxi.sales.models import Opportunity
+        from guanxi.sales.services import create_default_pipeline
+
+        register_workspace_initializer(create_default_pipeline)
+        # a merged contact's opportunities go to the survivor, and come back on unmerge
+        register_merge_participant("opportunities", *move_model(Opportunity, "contact"))
