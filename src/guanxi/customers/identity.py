@@ -225,11 +225,6 @@ def _prepare_threshold(threshold: int | None) -> Iterator[None]:
         raw.prepare_threshold = previous
 
 
-def _configured_threshold() -> int | None:
-    """The connection's own setting (psycopg's default is 5)."""
-    return connection.settings_dict.get("OPTIONS", {}).get("prepare_threshold", 5)
-
-
 def _planned_per_query(matcher: Matcher) -> Matcher:
     @functools.wraps(matcher)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -368,17 +363,18 @@ def match_contacts(
             narrowing |= Q(birthday=birthday)
         unknown = not namesakes and not by_company
         typos = _typos_of(name, keys) if keys and (narrowing or unknown) else []
+        typos = _existing_keys(workspace.pk, typos)
         if typos:
             # in key order: the index's order, so that PostgreSQL probes it key by key
             # rather than expecting hundreds of keys to match a tenth of the table
             near = rows.filter(_key_in(Contact, typos), narrowing).order_by("key")
-            # prepared: its plan (the index, in key order) suits every list of typo keys,
-            # and planning hundreds of keys anew each time would cost more than the lookup
-            with _prepare_threshold(_configured_threshold()):
-                namesakes += near[: limit + NAMESAKES]
+            namesakes += near[: limit + NAMESAKES]
         for contact in namesakes:
             candidate(contact)
     found.pop(exclude_id, None)
+    if found:
+        _evidence_of(workspace.pk, found, company=by_company, company_keys=company_keys,
+                     account_ids=[] if company_keys else list(accounts), cities=cities)  # fmt: skip
     for entry in found.values():
         _score(entry, name=name, company=company, city=city, birthday=birthday)
     ranked = sorted(
@@ -399,11 +395,15 @@ def _with_evidence(
     rows: Any, workspace_id: int, *, company: bool, accounts: Any, cities: list[str],
     birthday: date | None, company_keys: tuple[str, ...] = (),
 ) -> Any:  # fmt: skip
-    """Contact rows annotated with the evidence asked about: ``at_company`` (works at an
-    account named by ``company_keys``, or else one of ``accounts``), ``elsewhere`` (works at
-    another), ``in_city`` (an address in the city),
-    ``other_city`` (an address elsewhere), ``born_then``."""
-    annotations: dict[str, Any] = {}
+    """Contact rows with conditions on the evidence asked about, to filter and order by:
+    ``at_company`` (works at an account named by ``company_keys``, or else one of
+    ``accounts``), ``in_city`` (an address in the city), ``born_then``.
+
+    Conditions, not selected columns: as a column of a lookup of hundreds of keys, whose
+    rows PostgreSQL overestimates, an EXISTS becomes one hash of the whole address table
+    (measured 120 ms) instead of a probe per row. The evidence of the candidates found is
+    read afterwards (``_evidence_of``)."""
+    conditions: dict[str, Any] = {}
     if company:
         links = AccountContact.objects.for_workspace(workspace_id).filter(
             contact_id=OuterRef("pk"), account__deleted_at__isnull=True
@@ -411,18 +411,42 @@ def _with_evidence(
         if company_keys:
             # by the account's name key, not a list of accounts: however many share the name
             named = links.alias(name=NameKey("account__sort_key"))
-            annotations["at_company"] = Exists(named.filter(name__in=company_keys))
-            annotations["elsewhere"] = Exists(named.exclude(name__in=company_keys))
+            conditions["at_company"] = Exists(named.filter(name__in=company_keys))
         else:
-            annotations["at_company"] = Exists(links.filter(account_id__in=accounts))
-            annotations["elsewhere"] = Exists(links.exclude(account_id__in=accounts))
+            conditions["at_company"] = Exists(links.filter(account_id__in=accounts))
     if cities:
         places = Address.objects.for_workspace(workspace_id).filter(contact_id=OuterRef("pk"))
-        annotations["in_city"] = Exists(places.filter(city__in=cities))
-        annotations["other_city"] = Exists(places.exclude(city__in=cities).exclude(city=""))
+        conditions["in_city"] = Exists(places.filter(city__in=cities))
     if birthday is not None:
-        annotations["born_then"] = ExpressionWrapper(Q(birthday=birthday), BooleanField())
-    return rows.annotate(**annotations)
+        conditions["born_then"] = ExpressionWrapper(Q(birthday=birthday), BooleanField())
+    return rows.alias(**conditions)
+
+
+def _evidence_of(
+    workspace_id: int, found: dict[int, Candidate], *, company: bool, account_ids: list[int],
+    company_keys: tuple[str, ...], cities: list[str],
+) -> None:  # fmt: skip
+    """Set ``at_company``/``elsewhere`` and ``in_city``/``other_city`` on the candidates'
+    contacts: one short query each, by their keys."""
+    if company:
+        links = (
+            AccountContact.objects.for_workspace(workspace_id)
+            .filter(contact_id__in=list(found), account__deleted_at__isnull=True)
+            .values_list("contact_id", "account_id", "account__name")
+        )
+        for contact_id, account_id, account_name in links:
+            contact = found[contact_id].contact
+            same = (account_id in account_ids) if account_ids else (
+                _company_key(account_name) in company_keys
+            )  # fmt: skip
+            contact.at_company = getattr(contact, "at_company", False) or same
+            contact.elsewhere = getattr(contact, "elsewhere", False) or not same
+    if cities:
+        wanted = {_normal(c.removesuffix("市")) for c in cities}
+        for contact_id, places in _cities(workspace_id, Contact, found).items():
+            contact = found[contact_id].contact
+            same = [_normal(place.removesuffix("市")) in wanted for place in places]
+            contact.in_city, contact.other_city = any(same), not all(same)
 
 
 def _identifier(kind: str, value: str, region: str) -> tuple[str, str]:
@@ -442,6 +466,24 @@ def _identifier_reason(kind: str, value: str) -> str:
     reasons = {"phone": _("same phone %(v)s"), "email": _("same e-mail %(v)s"),
                "wechat": _("same WeChat ID %(v)s"), "website": _("same website %(v)s")}  # fmt: skip
     return reasons[kind] % {"v": value}
+
+
+def _existing_keys(workspace_id: int, keys: list[str]) -> list[str]:
+    """The keys someone in the workspace has. On PostgreSQL one probe of the index per key,
+    stopping at the first row: of hundreds of typo keys a few exist, and a query asking
+    for their people with other conditions is best planned knowing which (the planner
+    would count each key as an average name and may start from the other end, the
+    company's or the city's thousands of people)."""
+    if connection.vendor != "postgresql" or not keys:
+        return keys
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k FROM unnest(%s::text[]) AS k WHERE EXISTS (SELECT 1 FROM customers_contact c"
+            " WHERE REPLACE(c.sort_key, ' ', '') = k AND c.workspace_id = %s"
+            " AND c.deleted_at IS NULL)",
+            [keys, workspace_id],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _key_in(model: type[Customer], keys: list[str]) -> Any:
