@@ -211,7 +211,7 @@ def score_frames(
     tables = [
         api.register(frame, dataset_display_name=f"records_{i}") for i, frame in enumerate(frames)
     ]
-    linker = Linker(tables if link else tables[0], settings, log_level=logging.WARNING)
+    linker = Linker(tables if link else tables[0], settings, log_level=logging.ERROR)
     deterministic = _rules(DETERMINISTIC, present)
     linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
     records = sum(len(frame) for frame in frames)
@@ -233,7 +233,7 @@ def score_frames(
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
         except Exception as exc:  # Splink raises plain exceptions here
             logger.info("EM on %s left out: %s", rule, exc)
-            linker = Linker(tables if link else tables[0], before, log_level=logging.WARNING)
+            linker = Linker(tables if link else tables[0], before, log_level=logging.ERROR)
             continue
         learnt += 1
         if learnt == EM_SESSIONS:
@@ -268,7 +268,7 @@ def _with_unseen_u(linker: Any, tables: Any, rare: float) -> Any:
                 continue
             level["u_probability"] = rare
             changed = True
-    return Linker(tables, model, log_level=logging.WARNING) if changed else linker
+    return Linker(tables, model, log_level=logging.ERROR) if changed else linker
 
 
 def evidence(row: Any, columns: Iterable[str]) -> list[dict[str, str]]:
