@@ -130,6 +130,7 @@ def existing_keys(items: Iterable[Prepared], ctx: Context) -> dict[tuple[str, st
 
 # --- writing ----------------------------------------------------------------------------------
 _RANDOM = random.Random()  # seeded from the system; public ids need no crypto strength
+COMPUTED = ("lifecycle_stage", "full_name", "family_name", "given_name")  # not stored as given
 
 
 class Rows:
@@ -287,12 +288,7 @@ def create_customers(items: list[Prepared], ctx: Context, by: User) -> tuple[lis
         }  # fmt: skip
         fields = item.fields
         for name, value in fields.items():
-            if name not in (
-                "lifecycle_stage",
-                "full_name",
-                "family_name",
-                "given_name",
-            ) and value not in (None, ""):
+            if name not in COMPUTED and value not in (None, ""):
                 values[name] = value
         if is_contact:
             family = fields.get("family_name", "") or ""
