@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from guanxi.platform.models import Role
-from tests.authz import customer_entries, entries  # noqa: F401  (register the entries)
+from tests.authz import customer_entries, entries, sales_entries  # noqa: F401  (register the entries)
 from tests.authz.harness import (
     REGISTRY,
     RELATIONS,

@@ -1,0 +1,74 @@
+"""Matrix entries of the sales app: pipelines and opportunities."""
+
+from __future__ import annotations
+
+from guanxi.customers import services as customers
+from guanxi.platform.models import Membership
+from guanxi.sales import services
+from guanxi.sales.models import Pipeline, Stage
+from tests.authz.harness import MatrixEntry, register
+
+
+def _pipeline_for(owner: Membership):
+    return Pipeline.objects.for_workspace(owner.workspace).get(key="sales")
+
+
+def _opportunity_for(owner: Membership):
+    account = customers.create_account(
+        workspace=owner.workspace, by=owner.user, name=f"Account of {owner.user}"
+    )
+    return services.create_opportunity(
+        workspace=owner.workspace, by=owner.user, name=f"Deal of {owner.user}", account=account
+    )
+
+
+def _new_owner(opportunity) -> str:
+    """Someone in the workspace who does not own the record yet."""
+    return "mate" if opportunity.owner.username == "stranger" else "stranger"
+
+
+def _reopen(api, opportunity):
+    """Win the deal (its owner may), then try to take it back to an open stage."""
+    won = Stage.objects.for_workspace(opportunity.workspace_id).get(
+        pipeline=opportunity.pipeline, key="closed_won"
+    )
+    opportunity = services.move_stage(
+        opportunity=opportunity, stage=won, by=opportunity.owner, expected_version=1
+    )
+    return api.patch(
+        f"/opportunities/{opportunity.public_id}",
+        {"stage": "negotiation", "reason": "客户撤单", "version": opportunity.version},
+    )
+
+
+def _add_opportunity(api):
+    account = api.post("/accounts", {"name": "New Co"})
+    account_id = account.json()["id"] if account.status_code == 201 else "acc_none"
+    return api.post("/opportunities", {"name": "New deal", "account_id": account_id})
+
+
+register(
+    MatrixEntry(
+        object_type="sales.pipeline",
+        make_record=_pipeline_for,
+        calls={"view": lambda api, p: api.get(f"/pipelines/{p.public_id}")},
+    )
+)
+register(
+    MatrixEntry(
+        object_type="sales.opportunity",
+        make_record=_opportunity_for,
+        calls={
+            "view": lambda api, o: api.get(f"/opportunities/{o.public_id}"),
+            "change": lambda api, o: api.patch(
+                f"/opportunities/{o.public_id}", {"next_step": "约见", "version": o.version}
+            ),
+            "delete": lambda api, o: api.delete(f"/opportunities/{o.public_id}"),
+            "assign": lambda api, o: api.patch(
+                f"/opportunities/{o.public_id}", {"owner": _new_owner(o), "version": o.version}
+            ),
+            "reopen": _reopen,
+        },
+        add=_add_opportunity,
+    )
+)
