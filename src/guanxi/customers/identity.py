@@ -167,13 +167,44 @@ def name_similarity(a: str, b: str) -> float:
     Zhang: 1.0; 张伟 vs 张玮: the same pinyin, 1.0; Zhang Wei vs Zhang Wie: 0.88). Letters
     are compared with the initials of their syllables, so that 张伟 and 王芳 — sharing
     "ang" — stay apart."""
+    return _similarity(_forms(a), _forms(b))
+
+
+@lru_cache(maxsize=100_000)
+def _similarity(forms_a: frozenset[tuple[str, str]], forms_b: frozenset[tuple[str, str]]) -> float:
     best = 0.0
-    for letters_a, initials_a in _forms(a):
-        for letters_b, initials_b in _forms(b):
+    for letters_a, initials_a in forms_a:
+        for letters_b, initials_b in forms_b:
             letters = fuzz.ratio(letters_a, letters_b) / 100
             initials = fuzz.ratio(initials_a, initials_b) / 100
             best = max(best, letters * (0.5 + 0.5 * initials))
     return round(best, 3)
+
+
+@lru_cache(maxsize=100_000)
+def _stored_forms(display_name: str, sort_key: str) -> frozenset[tuple[str, str]]:
+    """``_forms`` of a stored contact's name, from the pinyin its sort key holds already
+    (family name first, a syllable a character) rather than converting the characters
+    again; names that are not all Han characters go the long way."""
+    compact = display_name.replace(" ", "")
+    syllables = sort_key.split()
+    if (
+        len(syllables) < 2
+        or len(syllables) != len(compact)
+        or not all(map(normalize._is_han, compact))
+    ):
+        return _forms(display_name)
+    forms = {("".join(syllables), "".join(s[0] for s in syllables))}
+    if len(compact) <= 4:  # as the search terms have it: given name joined, then family
+        head = normalize.to_simplified(compact[:2], by_character=True)
+        family = 2 if head in normalize.COMPOUND_SURNAMES and len(compact) > 2 else 1
+        words = ["".join(syllables[family:]), "".join(syllables[:family])]
+        forms.add(("".join(words), "".join(w[0] for w in words)))
+    return frozenset(forms)
+
+
+def _contact_similarity(name: str, contact: Contact) -> float:
+    return _similarity(_forms(name), _stored_forms(contact.display_name, contact.sort_key))
 
 
 def _city_forms(city: str) -> list[str]:
@@ -292,7 +323,9 @@ def match_contacts(
         # every candidate row comes with its evidence (company, city), so that scoring needs
         # no further query
         return _with_evidence(
-            Contact.objects.visible_to(user, "view").only("public_id", "display_name", "birthday"),
+            Contact.objects.visible_to(user, "view").only(
+                "public_id", "display_name", "sort_key", "birthday"
+            ),
             workspace.pk, company=by_company, accounts=accounts, cities=cities, birthday=birthday,
             company_keys=company_keys,
         )  # fmt: skip
@@ -334,13 +367,13 @@ def match_contacts(
             elif (
                 len(at_company) >= CANDIDATES
                 and keys
-                and not any(name_similarity(name, c.display_name) >= 0.8 for c in at_company)
+                and not any(_contact_similarity(name, c) >= 0.8 for c in at_company)
             ):
                 # more people at accounts of that name than were read: the namesakes who
                 # work at one (and below, the typos among the people who do)
                 rows = visible.alias(key=NameKey("sort_key"))
                 at_company += rows.filter(key__in=keys, at_company=True).order_by()[:limit]
-                unread = not any(name_similarity(name, c.display_name) >= 0.8 for c in at_company)
+                unread = not any(_contact_similarity(name, c) >= 0.8 for c in at_company)
         for contact in at_company:
             candidate(contact)
         rows = visible.alias(key=NameKey("sort_key"))
@@ -432,13 +465,12 @@ def _evidence_of(
         links = (
             AccountContact.objects.for_workspace(workspace_id)
             .filter(contact_id__in=list(found), account__deleted_at__isnull=True)
-            .values_list("contact_id", "account_id", "account__name")
+            .annotate(account_key=NameKey("account__sort_key"))
+            .values_list("contact_id", "account_id", "account_key")
         )
-        for contact_id, account_id, account_name in links:
+        for contact_id, account_id, account_key in links:
             contact = found[contact_id].contact
-            same = (account_id in account_ids) if account_ids else (
-                _company_key(account_name) in company_keys
-            )  # fmt: skip
+            same = account_id in account_ids if account_ids else account_key in company_keys
             contact.at_company = getattr(contact, "at_company", False) or same
             contact.elsewhere = getattr(contact, "elsewhere", False) or not same
     if cities:
@@ -515,7 +547,7 @@ def _score(entry: Candidate, *, name: str, company: str, city: str, birthday: da
     """Evidence to a score: an identifier is near-certain; otherwise the name carries most of
     it and company, city and birthday confirm (or, differing, weaken) it."""
     contact = entry.contact
-    similarity = name_similarity(name, contact.display_name) if name else 0.0
+    similarity = _contact_similarity(name, contact) if name else 0.0
     if similarity >= 0.8 and name:
         entry.reasons.append(_("name %(a)s ≈ %(b)s") % {"a": name, "b": contact.display_name})
     same_company = getattr(contact, "at_company", False)
