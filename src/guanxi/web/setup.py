@@ -413,9 +413,11 @@ def role_edit(request: HttpRequest, public_id: str) -> HttpResponse:
             ),
         ):
             return redirect("web:settings_roles")
+    order = ["view", "add", "change", "delete", "export", "assign"]
+    # actions only some types have (e.g. "reopen" of opportunities) come after the usual ones
     actions = sorted(
         {a for t in object_types().values() for a in t.actions},
-        key=["view", "add", "change", "delete", "export", "assign"].index,
+        key=lambda a: (order.index(a) if a in order else len(order), a),
     )
     return _page(
         request, "roles", "role_edit.html", role=role, form=form,

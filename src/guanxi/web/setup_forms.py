@@ -135,7 +135,7 @@ class RoleForm(ServiceErrorsMixin, forms.Form):
 
 ACTION_LABELS = {
     "view": _("View"), "add": _("Add"), "change": _("Change"), "delete": _("Delete"),
-    "export": _("Export"), "assign": _("Assign"),
+    "export": _("Export"), "assign": _("Assign"), "reopen": _("Reopen"),
 }  # fmt: skip
 SCOPE_LABELS = {
     "none": _("No"), "own": _("Own"), "team": _("Team"), "subtree": _("Own and reports'"),
