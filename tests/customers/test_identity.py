@@ -55,9 +55,20 @@ def test_name_with_company_and_city_beats_the_namesake(admin, people):
     found, _hidden = match_contacts(
         user=admin, full_name="Wei Zhang", company="远景贸易", city="上海"
     )
-    assert [c.contact for c in found[:2]] == [people["zhang"], people["other_zhang"]]
-    assert found[0].score > found[1].score
-    assert "same company 远景贸易" in found[0].reasons
+    assert found[0].contact == people["zhang"] and found[0].score >= 0.9
+    assert "same company 远景贸易" in found[0].reasons and "same city 上海" in found[0].reasons
+    assert all(c.score < found[0].score for c in found[1:])
+
+
+def test_a_namesake_elsewhere_is_listed_below_when_the_company_has_none(admin, people):
+    found, _hidden = match_contacts(user=admin, full_name="Wei Zhang", company="远景贸易")
+    assert found[0].contact == people["zhang"]
+    found, _hidden = match_contacts(user=admin, full_name="王芳", company="远景贸易", city="北京")
+    assert not found  # nobody of that name, and the company's people are other names
+    found, _hidden = match_contacts(
+        user=admin, full_name="Zhang Wei", company="其他公司", city="北京"
+    )
+    assert found[0].contact == people["other_zhang"] and "same city 北京" in found[0].reasons
 
 
 def test_a_typo_in_the_name_is_found_through_the_company(admin, people):

@@ -364,18 +364,21 @@ def match_contacts(
                 accounts, company_keys = _accounts_legally_named(user, company), ()
                 visible = rows_with_evidence()
                 at_company = _people_at(workspace.pk, visible, accounts) if accounts else []
-            elif (
-                len(at_company) >= CANDIDATES
-                and keys
-                and not any(_contact_similarity(name, c) >= 0.8 for c in at_company)
-            ):
+            elif len(at_company) >= CANDIDATES and keys:
                 # more people at accounts of that name than were read: the namesakes who
                 # work at one (and below, the typos among the people who do)
                 rows = visible.alias(key=NameKey("sort_key"))
-                at_company += rows.filter(key__in=keys, at_company=True).order_by()[:limit]
+                read = {c.pk for c in at_company}
+                more = rows.filter(key__in=keys, at_company=True).order_by()[:limit]
+                at_company += [c for c in more if c.pk not in read]
                 unread = not any(_contact_similarity(name, c) >= 0.8 for c in at_company)
         for contact in at_company:
+            contact.at_company = True  # by how they were found
             candidate(contact)
+        # the name at the company answers: namesakes elsewhere, or typos, would only be
+        # weaker candidates (a different company lowers their score)
+        if name and any(_contact_similarity(name, c) >= 0.8 for c in at_company):
+            keys = ()
         rows = visible.alias(key=NameKey("sort_key"))
         # the company's people are all read already; of the namesakes, those who share the
         # city or birthday come first (which reads the whole block of namesakes: hundreds
@@ -461,10 +464,11 @@ def _evidence_of(
 ) -> None:  # fmt: skip
     """Set ``at_company``/``elsewhere`` and ``in_city``/``other_city`` on the candidates'
     contacts: one short query each, by their keys."""
-    if company:
+    unknown = [pk for pk, entry in found.items() if not getattr(entry.contact, "at_company", False)]
+    if company and unknown:
         links = (
             AccountContact.objects.for_workspace(workspace_id)
-            .filter(contact_id__in=list(found), account__deleted_at__isnull=True)
+            .filter(contact_id__in=unknown, account__deleted_at__isnull=True)
             .annotate(account_key=NameKey("account__sort_key"))
             .values_list("contact_id", "account_id", "account_key")
         )
