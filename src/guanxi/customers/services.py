@@ -236,7 +236,9 @@ def _owner_and_team(
 def _check_external_id(model: type[Customer], workspace: Workspace, external_id: str, pk=None):
     if not external_id:
         return
+    # said twice so that PostgreSQL uses the partial unique index (external_id <> '')
     clash = model.objects.for_workspace(workspace).filter(external_id=external_id)
+    clash = clash.exclude(external_id="")
     if pk is not None:
         clash = clash.exclude(pk=pk)
     existing = clash.values_list("public_id", flat=True).first()
@@ -603,7 +605,9 @@ def create_account(
     if unknown:
         raise ValidationFailed([(name_, _("unknown field")) for name_ in sorted(unknown)])
     fields = {key: (value or "").strip() for key, value in fields.items()}
-    errors = _clean_account_fields({"name": name, **fields})
+    cleaned = {"name": name, **fields}
+    errors = _clean_account_fields(cleaned)  # normalizes in place (the website)
+    fields = {key: cleaned[key] for key in fields}
     if parent is not None and parent.workspace_id != workspace.pk:
         errors.append(("parent", _("belongs to another workspace")))
     if errors:
