@@ -627,6 +627,25 @@ def apply_batch(
     return [(line, row, plan.outcomes[line]) for line, row in plan.chunk]
 
 
+def sort_rows(chunk: list, ctx: Context, prepare_row: Callable[[dict, Context], Any]
+              ) -> tuple[dict[int, Outcome], dict[int, Any]]:  # fmt: skip
+    """A batch's rows prepared: the ones with errors as error outcomes, the others ready."""
+    outcomes: dict[int, Outcome] = {}
+    prepared: dict[int, Any] = {}
+    for line, row in chunk:
+        if isinstance(row, readers.RowProblem):
+            outcomes[line] = Outcome(
+                "error", errors=[{"column": "", "value": "", "message": str(row)}]
+            )
+            continue
+        item = prepare_row(row, ctx)
+        if item.errors:
+            outcomes[line] = Outcome("error", errors=item.errors)
+        else:
+            prepared[line] = item
+    return outcomes, prepared
+
+
 def plan_batch(
     chunk: list, ctx: Context, by: User, inflight: dict[tuple[str, str], int] | None = None
 ) -> Plan:
@@ -638,19 +657,7 @@ def plan_batch(
     a phone some account holds — are left for the services."""
     if ctx.job.kind == "interactions":
         return interactions.plan_batch(chunk, ctx, by, inflight or {})
-    outcomes: dict[int, Outcome] = {}
-    prepared: dict[int, Prepared] = {}
-    for line, row in chunk:
-        if isinstance(row, readers.RowProblem):
-            outcomes[line] = Outcome(
-                "error", errors=[{"column": "", "value": "", "message": str(row)}]
-            )
-            continue
-        item = prepare(row, ctx)
-        if item.errors:
-            outcomes[line] = Outcome("error", errors=item.errors)
-        else:
-            prepared[line] = item
+    outcomes, prepared = sort_rows(chunk, ctx, prepare)
     found = bulk.existing_keys(prepared.values(), ctx)
     for key, pk in (inflight or {}).items():
         found.setdefault(key, pk)

@@ -23,14 +23,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.customers import normalize
-from guanxi.customers.imports import bulk, readers
+from guanxi.customers.imports import bulk
 from guanxi.customers.imports import mapping as mappings
 from guanxi.customers.models import AccountContact, Contact, ContactPoint
 from guanxi.platform.models import User
 from guanxi.timeline.models import Channel, Interaction
 
 if TYPE_CHECKING:
-    from guanxi.customers.imports.engine import Context, Outcome, Plan
+    from guanxi.customers.imports.engine import Context, Plan
 
 # what people write in a channel column, English and Chinese
 CHANNELS = {
@@ -259,21 +259,9 @@ def plan_batch(chunk: list, ctx: Context, by: User, inflight: dict[tuple[str, st
     """A batch of interaction rows worked out: contacts, accounts and stored external ids
     looked up in a few queries for the whole batch (``inflight``: the channel events of the
     batch being written meanwhile), the new entries as rows to write together."""
-    from guanxi.customers.imports.engine import Outcome, Plan
+    from guanxi.customers.imports.engine import Outcome, Plan, sort_rows
 
-    outcomes: dict[int, Outcome] = {}
-    prepared: dict[int, PreparedInteraction] = {}
-    for line, row in chunk:
-        if isinstance(row, readers.RowProblem):
-            outcomes[line] = Outcome(
-                "error", errors=[{"column": "", "value": "", "message": str(row)}]
-            )
-            continue
-        item = prepare(row, ctx)
-        if item.errors:
-            outcomes[line] = Outcome("error", errors=item.errors)
-        else:
-            prepared[line] = item
+    outcomes, prepared = sort_rows(chunk, ctx, prepare)
     contacts = _contacts(list(prepared.values()), ctx)
     stored = {**inflight, **_stored(list(prepared.values()), ctx)}
     new: list[tuple[int, PreparedInteraction, int]] = []

@@ -13,7 +13,6 @@ from django.core.management.base import CommandParser
 from guanxi.customers.imports import engine
 from guanxi.customers.models import ImportJob
 from guanxi.platform.management.commands._base import GuanxiCommand, fail
-from guanxi.platform.models import Membership
 
 
 class Command(GuanxiCommand):
@@ -57,7 +56,7 @@ class Command(GuanxiCommand):
             path = Path(options["file"])
             if not path.is_file():
                 raise fail(f"no file {path}")
-            membership = self._importer(workspace, options["user"])
+            membership = self.acting_member(workspace, options["user"])
             mapping = None
             if options["mapping"]:
                 try:
@@ -93,20 +92,6 @@ class Command(GuanxiCommand):
                 )
             result = dict(job.counts)
         self.stdout.write(json.dumps({"job": job.public_id, **result}, ensure_ascii=False))
-
-    def _importer(self, workspace: Any, username: str | None) -> Membership:
-        if username:
-            return self.membership(workspace, username)
-        admin = (
-            Membership.objects.for_workspace(workspace)
-            .filter(role__key="administrator", is_active=True)
-            .select_related("user", "workspace")
-            .order_by("id")
-            .first()
-        )
-        if admin is None:
-            raise fail("the workspace has no administrator; name the importer with --user")
-        return admin
 
     def _progress(self, job: ImportJob, rate: float) -> None:
         total = job.total_rows or 0
