@@ -283,3 +283,28 @@ def test_api_large_imports_go_to_the_background(api, admin, settings):
     assert DBTaskResult.objects.filter(task_path__endswith="run_import").count() == 1
     call_command("worker", "--batch", stdout=StringIO(), stderr=StringIO())
     assert client.get(f"/imports/{job_id}").json()["counts"]["created"] == 30
+
+
+def test_cli_maps_with_a_saved_template_by_name(admin, tmp_path):
+    from django.core.management.base import CommandError
+
+    from guanxi.customers import import_templates
+
+    text = "Name,Mobile,Where\n张伟,13800138000,上海\n"
+    path = tmp_path / "cards.csv"
+    path.write_text(text, encoding="utf-8")
+    import_templates.create_template(
+        membership=admin, kind="contacts", name="名片",
+        mapping={"Name": {"field": "full_name"}, "Mobile": {"field": "phone"},
+                 "Where": {"field": "city"}},
+        defaults={"source": "展会"},
+    )  # fmt: skip
+    out = StringIO()
+    call_command("import", str(path), "--workspace", admin.workspace.slug, "--mapping", "名片",
+                 stdout=out, stderr=StringIO())  # fmt: skip
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["created"] == 1
+    contact = Contact.objects.for_workspace(admin.workspace).get()
+    assert contact.source == "展会" and contact.display_name == "张伟"
+    with pytest.raises(CommandError, match="no file and no contacts import template"):
+        call_command("import", str(path), "--workspace", admin.workspace.slug,
+                     "--mapping", "没有这个模板")  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from guanxi.customers import import_templates
 from guanxi.customers.imports import engine
 from guanxi.customers.models import ImportJob
 from guanxi.platform.management.commands._base import GuanxiCommand, fail
@@ -29,7 +30,8 @@ class Command(GuanxiCommand):
         )
         parser.add_argument("--workspace", required=True, help="Workspace slug.")
         parser.add_argument("--user", help="Who imports (default: the first administrator).")
-        parser.add_argument("--mapping", help="JSON file: {column: field} (default: suggested).")
+        parser.add_argument("--mapping", help="A saved import template's name, or a JSON file "
+                            "{column: field} (default: suggested from the headers).")  # fmt: skip
         parser.add_argument("--sheet", default="", help="XLSX sheet (default: the first).")
         parser.add_argument("--policy", choices=ImportJob.Policy.values, default="skip",
                             help="What to do with rows that match an existing customer.")  # fmt: skip
@@ -57,8 +59,17 @@ class Command(GuanxiCommand):
             if not path.is_file():
                 raise fail(f"no file {path}")
             membership = self.acting_member(workspace, options["user"])
-            mapping = None
-            if options["mapping"]:
+            mapping, template = None, None
+            if options["mapping"] and not Path(options["mapping"]).is_file():
+                template = (
+                    import_templates.usable_templates(membership=membership, kind=options["kind"])
+                    .filter(name=options["mapping"])
+                    .first()
+                )
+                if template is None:
+                    raise fail(f"--mapping: no file and no {options['kind']} import template "
+                               f"named {options['mapping']!r}")  # fmt: skip
+            elif options["mapping"]:
                 try:
                     mapping = json.loads(Path(options["mapping"]).read_text(encoding="utf-8"))
                 except (OSError, ValueError) as exc:
@@ -75,6 +86,8 @@ class Command(GuanxiCommand):
                     file_name=path.name, sheet=options["sheet"], mapping=mapping,
                     policy=options["policy"], defaults=defaults,
                 )  # fmt: skip
+            if template is not None:
+                job = import_templates.apply_template(template=template, job=job)
             self.stderr.write(f"{job.public_id}: {job.file_format}"
                               f"{' ' + job.encoding if job.encoding else ''}, columns mapped: "
                               + ", ".join(f"{c} → {m['field']}" for c, m in job.mapping.items()))  # fmt: skip
