@@ -1,10 +1,12 @@
-"""Matrix entries of the sales app: pipelines and opportunities."""
+"""Matrix entries of the sales app: pipelines, opportunities and orders."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from guanxi.customers import services as customers
 from guanxi.platform.models import Membership
-from guanxi.sales import services
+from guanxi.sales import orders, services
 from guanxi.sales.models import Pipeline, Stage
 from tests.authz.harness import MatrixEntry, register
 
@@ -70,5 +72,41 @@ register(
             "reopen": _reopen,
         },
         add=_add_opportunity,
+    )
+)
+
+
+def _order_for(owner: Membership):
+    account = customers.create_account(
+        workspace=owner.workspace, by=owner.user, name=f"Customer of {owner.user}",
+        external_id=f"K-{owner.user.username}",
+    )  # fmt: skip
+    return orders.upsert_order(
+        workspace=owner.workspace, by=owner.user, number=f"SO-{owner.user.username}",
+        account=account, ordered_at=date(2024, 3, 15), amount="100",
+    ).order  # fmt: skip
+
+
+def _add_order(api):
+    account = api.post("/accounts", {"name": "New Co"})
+    account_id = account.json()["id"] if account.status_code == 201 else "acc_none"
+    return api.post(
+        "/orders",
+        {"number": "SO-new", "account_id": account_id, "ordered_at": "2024-03-15", "amount": "1"},
+    )
+
+
+register(
+    MatrixEntry(
+        object_type="sales.order",
+        make_record=_order_for,
+        calls={
+            "view": lambda api, o: api.get(f"/orders/{o.public_id}"),
+            "change": lambda api, o: api.patch(
+                f"/orders/{o.public_id}", {"status": "fulfilled", "version": o.version}
+            ),
+            "delete": lambda api, o: api.delete(f"/orders/{o.public_id}"),
+        },
+        add=_add_order,
     )
 )

@@ -45,3 +45,21 @@ register_object_type(
         },
     )
 )
+# Orders come from the ERP (an administrator's or integration's token) and are read like the
+# deals they close: a rep sees the team's, a manager the tree's. Changing booked orders by
+# hand is for managers; the ERP stays their source.
+register_object_type(
+    ObjectType(
+        key="sales.order",
+        label=_("Order"),
+        actions=("view", "add", "change", "delete"),
+        defaults={
+            "sales_manager": {"view": SUBTREE, "add": ALL, "change": SUBTREE, "delete": SUBTREE},
+            "sales_rep": {"view": TEAM, "add": OWN, "change": OWN},
+            "dealer_user": {"view": TEAM},
+            "marketer": {"view": ALL},
+            "service_manager": {"view": ALL},
+            "analyst": {"view": ALL},
+        },
+    )
+)
