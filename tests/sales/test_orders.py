@@ -4,6 +4,7 @@ back with lines, filters and cursors."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -176,7 +177,7 @@ def test_service_upsert_reports_what_it_did(workspace, admin, account):
     with acting_in(workspace):
         line = orders.LineInput(product_name="纸箱", quantity="3", unit_price="2.5")
         first = orders.upsert_order(workspace=workspace, by=admin.user, number="X-1",
-                                    account=account, ordered_at=None or account.created_at.date(),
+                                    account=account, ordered_at=date(2024, 3, 1),
                                     lines=[line], source="import")  # fmt: skip
         assert first.created and first.order.amount == Decimal("7.50")
         same = orders.upsert_order(workspace=workspace, by=admin.user, number="X-1",

@@ -425,6 +425,7 @@ class ImportJob(WorkspaceModel):
         CONTACTS = "contacts", _("Contacts")
         ACCOUNTS = "accounts", _("Accounts")
         INTERACTIONS = "interactions", _("Interactions")
+        ORDERS = "orders", _("Orders")
 
     class Policy(models.TextChoices):
         CREATE = "create", _("Create a new record anyway")

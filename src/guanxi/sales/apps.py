@@ -11,12 +11,17 @@ class SalesConfig(AppConfig):
         from guanxi.customers.merging import move_model, register_merge_participant
         from guanxi.customers.panels import Panel, register_panel
         from guanxi.platform.services import register_workspace_initializer
-        from guanxi.sales import permissions  # noqa: F401  (registers object types)
+        from guanxi.sales import (
+            order_imports,
+            permissions,  # noqa: F401  (registers object types)
+        )
         from guanxi.sales.api import open_opportunities_panel
         from guanxi.sales.models import Opportunity
         from guanxi.sales.services import create_default_pipeline
 
         register_workspace_initializer(create_default_pipeline)
+        # `guanxi import --type orders` goes through the customers' import engine
+        order_imports.register()
         # a merged contact's opportunities go to the survivor, and come back on unmerge
         register_merge_participant("opportunities", *move_model(Opportunity, "contact"))
         # the customer 360 (API) lists a customer's open opportunities

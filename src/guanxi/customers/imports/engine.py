@@ -1,5 +1,6 @@
 """The import engine: check a file (dry run), bring it in (resumable), undo it — for
-contacts, accounts and (``interactions``) timeline entries.
+contacts, accounts and (``interactions``) timeline entries, and for the kinds other apps
+register (``register_kind``: orders).
 
 An imported contact is validated, normalized and de-duplicated exactly like one typed into a
 form: new ones are written in bulk with the values the services would store (``bulk``),
@@ -59,6 +60,28 @@ from guanxi.timeline.models import Interaction
 BATCH = 2000  # rows per transaction: fewer commits, a few MB of rows in memory
 ERROR_SAMPLE = 1000
 MODELS = {"contacts": Contact, "accounts": Account, "interactions": Interaction}
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """A kind of record an app further up brings in through this engine: how a batch of
+    its rows is worked out (``plan_batch(chunk, ctx, by, inflight) -> Plan``) and how a
+    job of it is undone (``undo(job, by) -> {"removed": n, "restored": n}``). Apps depend
+    downward only, so they register here rather than being imported."""
+
+    model: type
+    plan_batch: Callable[..., Plan]
+    undo: Callable[..., dict[str, int]]
+
+
+KINDS: dict[str, ImportKind] = {}
+
+
+def register_kind(kind: str, spec: ImportKind) -> None:
+    KINDS[kind] = spec
+    MODELS[kind] = spec.model
+
+
 POINT_FIELDS = (("phone", "phone"), ("phone2", "phone"), ("email", "email"),
                 ("email2", "email"), ("wechat", "wechat"), ("qq", "qq"))  # fmt: skip
 POINT_KINDS = dict(POINT_FIELDS)
@@ -238,6 +261,7 @@ class Context:
         self.accounts: dict[str, int] = {}  # company name -> account id
         self.teams: dict[int, int | None] = {}
         self.stage_ids: dict[str | None, int | None] = {}
+        self.state: dict[str, Any] = {}  # what a registered kind keeps across batches
 
     @cached_property
     def writer(self) -> Writer:
@@ -607,6 +631,9 @@ class Plan:
     batch: bulk.Batch | None = None
     slow: list[int] = field(default_factory=list)
     keys: dict[tuple[str, str], int] = field(default_factory=dict)
+    # a registered kind's writes, done in the batch's transaction; the next batch is
+    # worked out after they are committed
+    write: Callable[[], None] | None = None
 
 
 def process_batch(chunk: list, ctx: Context, by: User) -> list[tuple[int, Any, Outcome]]:
@@ -621,6 +648,8 @@ def apply_batch(
     the rest one by one through the services, which so see the rows just written."""
     if plan.batch is not None:
         plan.batch.flush(writer)
+    if plan.write is not None:
+        plan.write()
     rows = dict(plan.chunk)
     for line in plan.slow:
         plan.outcomes[line] = process(rows[line], ctx, by)
@@ -657,6 +686,8 @@ def plan_batch(
     a phone some account holds — are left for the services."""
     if ctx.job.kind == "interactions":
         return interactions.plan_batch(chunk, ctx, by, inflight or {})
+    if ctx.job.kind in KINDS:
+        return KINDS[ctx.job.kind].plan_batch(chunk, ctx, by, inflight or {})
     outcomes, prepared = sort_rows(chunk, ctx, prepare)
     found = bulk.existing_keys(prepared.values(), ctx)
     for key, pk in (inflight or {}).items():
@@ -807,7 +838,9 @@ def run(job: ImportJob, *, progress: Progress | None = None, batch: int = BATCH,
                     done(size)
                 inflight = plan.keys
                 committer.submit(_commit_batch, plan, ctx, membership.user, counts, len(chunk))
-                if plan.slow:  # the services' writes are seen by the next batch's queries
+                if (
+                    plan.slow or plan.write
+                ):  # the services' writes are seen by the next batch's queries
                     for size in committer.wait():
                         done(size)
                 batches += 1
@@ -925,6 +958,8 @@ def undo(job: ImportJob, *, by: User) -> dict[str, int]:
         raise ValidationFailed([("status", _("this import has been undone already"))])
     if job.status in (ImportJob.Status.RUNNING, ImportJob.Status.QUEUED):
         raise ValidationFailed([("status", _("wait until the import has stopped"))])
+    if job.kind in KINDS:
+        return _undone(job, by, KINDS[job.kind].undo(job, by))
     model = MODELS[job.kind]
     rows = ImportRow.objects.filter(job=job)
     created = list(rows.filter(outcome="created").values_list("record_id", flat=True))

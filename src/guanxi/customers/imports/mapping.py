@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import opencc
@@ -127,6 +128,8 @@ SYNONYMS_BY_KIND = {
         "reference": ["reference", "link", "url", "recording", "链接", "录音", "附件"],
     },
 }  # fmt: skip
+# kinds registered by other apps: what a mapping of theirs must contain
+CHECKS: dict[str, Callable[[set[str]], list[tuple[str, str]]]] = {}
 _PUNCTUATION = re.compile(r"[\s\-_./:：()（）#№*]+")
 TRANSFORMS = ("trim", "upper", "lower", "title")
 
@@ -196,6 +199,11 @@ def check_mapping(mapping: Any, *, columns: list[str], kind: str, custom: set[st
         else:
             seen[field] = column
             cleaned[column] = {"field": field, "transform": transform}
+    if kind in CHECKS:
+        errors += CHECKS[kind](set(seen))
+        if errors:
+            raise ValidationFailed(errors)
+        return cleaned
     if kind == "interactions":
         if not set(REQUIRED[kind][0]) & set(seen):
             errors.append(("mapping", _("map a column to the contact's external id, phone or "
