@@ -12,6 +12,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from guanxi.customers.imports import engine, mapping
@@ -190,3 +191,21 @@ def test_through_the_api(api, admin, accounts):
         )  # fmt: skip
     assert response.status_code == 201, response.content
     assert response.json()["type"] == "orders"
+
+
+def test_in_the_wizard(admin, accounts, workspace):
+    from tests.web.test_pages import browser
+
+    client = browser(admin)
+    assert '<option value="orders"' in client.get("/imports/").content.decode()
+    upload = client.post("/imports/", {"file": SimpleUploadedFile("订单.csv", SAMPLE.read_bytes()),
+                                       "type": "orders", "policy": "skip"})  # fmt: skip
+    assert upload.status_code == 302, upload.content[:500]
+    page = client.get(upload["Location"]).content.decode()
+    assert '<option value="number" selected>' in page
+    job = ImportJob.objects.for_workspace(workspace).get()
+    form = {f"field-{i}": m["field"] for i, m in enumerate(job.mapping.values())}
+    assert len(form) == len(job.columns)
+    done = client.post(upload["Location"], {**form, "policy": "skip", "step": "run"})
+    assert done.status_code == 302, done.content[:500]
+    assert Order.objects.for_workspace(workspace).count() == 3
