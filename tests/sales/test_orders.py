@@ -198,3 +198,36 @@ def test_patch_status_needs_the_current_version(erp, account):
     assert _fields(erp.patch(f"/orders/{order['id']}", {"status": "lost", "version": 2})) == {
         "status"
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_new_number_pushed_at_once_is_one_order(transactional_db, workspace, admin, account):
+    """An ERP retrying before its first push was answered: both pushes end in one order
+    (on PostgreSQL the later insert meets the unique index and updates instead)."""
+    from threading import Barrier, Thread
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serializes writers: the pushes cannot overlap")
+    barrier, failures = Barrier(4), []
+
+    def push(amount: str) -> None:
+        try:
+            with acting_in(workspace):
+                barrier.wait()
+                orders.upsert_order(workspace=workspace, by=admin.user, number="RACE-1",
+                                    account=account, ordered_at=date(2024, 3, 1), amount=amount)  # fmt: skip
+        except Exception as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [Thread(target=push, args=(str(n),)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with acting_in(workspace):
+        assert Order.objects.filter(number="RACE-1").count() == 1

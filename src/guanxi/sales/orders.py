@@ -9,7 +9,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -201,18 +201,31 @@ def upsert_order(
         raise ValidationFailed(errors)
     order = existing if existing is not None else find_order(workspace, number)
     if order is None:
-        owner, team = _owner_and_team(workspace, owner=owner or by, team=team)
+        order_owner, order_team = _owner_and_team(workspace, owner=owner or by, team=team)
         order = Order(
             workspace=workspace, number=number, account=account, contact=contact,
             opportunity=opportunity, ordered_at=ordered_at, status=status, currency=code,
             amount=total or Decimal(0), fulfilled_on=fulfilled_on, source=source,
-            owner=owner, team=team, created_by=by, updated_by=by,
+            owner=order_owner, team=order_team, created_by=by, updated_by=by,
         )  # fmt: skip
-        order.save()
-        replace_lines(order, cleaned or [])
-        record_audit(action="sales.order.created", actor=by, workspace=workspace, obj=order,
-                     data={"number": number, "source": source})  # fmt: skip
-        return UpsertResult(order=order, created=True, changed=True)
+        try:
+            with transaction.atomic():
+                order.save()
+        except IntegrityError:
+            # The same number pushed twice at once (an ERP retrying): the other push
+            # created it, this one updates it.
+            order = find_order(workspace, number)
+            if order is None:
+                raise
+        else:
+            replace_lines(order, cleaned or [])
+            record_audit(action="sales.order.created", actor=by, workspace=workspace,
+                         obj=order, data={"number": number, "source": source})  # fmt: skip
+            return UpsertResult(order=order, created=True, changed=True)
+    if expected_version is None:
+        # a push is the ERP's word: the last one wins, so wait for a concurrent one to
+        # commit and compare with what it stored
+        order = Order.objects.for_workspace(workspace).select_for_update().get(pk=order.pk)
     values: dict[str, Any] = {
         "account": account, "contact": contact, "opportunity": opportunity,
         "ordered_at": ordered_at, "status": status, "currency": code,
