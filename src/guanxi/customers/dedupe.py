@@ -271,27 +271,24 @@ def _with_unseen_u(linker: Any, tables: Any, rare: float) -> Any:
     return Linker(tables, model, log_level=logging.ERROR) if changed else linker
 
 
-def evidence(row: Any, columns: Iterable[str]) -> list[dict[str, str]]:
+def evidence(row: Any, tops: dict[str, int]) -> list[dict[str, str]]:
     """What a scored pair agreed and disagreed on, language-neutral: [{"field", "level"}],
-    level one of same / similar / different (fields empty on either side are left out)."""
+    level one of same / similar / different (fields empty on either side are left out).
+    ``tops``: each comparison's strongest level (see ``_agreement_levels``)."""
     result = []
-    for column in columns:
+    for column, top in tops.items():
         gamma = row.get(f"gamma_{column}")
         if gamma is None or gamma < 0:
             continue
         field = "name" if column in ("given_family", "family_given", "full_name") else column
-        top = _TOP_LEVEL.get(column)
         if gamma == 0:
             level = "different"
-        elif top is not None and gamma >= top:
+        elif gamma >= top:
             level = "same"
         else:
             level = "similar"
         result.append({"field": field, "level": level})
     return result
-
-
-_TOP_LEVEL: dict[str, int] = {}
 
 
 def describe_evidence(items: list[dict[str, str]]) -> list[str]:
@@ -306,17 +303,16 @@ def describe_evidence(items: list[dict[str, str]]) -> list[str]:
     return result
 
 
-def _gamma_columns(pairs: Any, model: dict[str, Any]) -> list[str]:
-    _TOP_LEVEL.clear()
-    columns = []
+def _agreement_levels(pairs: Any, model: dict[str, Any]) -> dict[str, int]:
+    """Comparison -> its strongest level (gamma), for the comparisons the pairs carry."""
+    tops = {}
     for comparison in model.get("comparisons", []):
         name = comparison["output_column_name"]
         levels = [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
         # levels run from the strongest agreement down to "else" (gamma 0)
-        _TOP_LEVEL[name] = len(levels) - 1
         if f"gamma_{name}" in pairs.columns:
-            columns.append(name)
-    return columns
+            tops[name] = len(levels) - 1
+    return tops
 
 
 # --- a workspace's contacts -----------------------------------------------------------------
@@ -459,7 +455,7 @@ def _finish(run: DedupeRun, counts: dict, model: dict, seconds: dict) -> None:
 
 def _store(run: DedupeRun, frame: Any, scored: Scored) -> dict[str, int]:
     pairs = scored.pairs
-    columns = _gamma_columns(pairs, scored.model)
+    tops = _agreement_levels(pairs, scored.model)
     cluster_of: dict[int, str] = {}
     if scored.clusters is not None:
         cluster_of = dict(
@@ -498,7 +494,7 @@ def _store(run: DedupeRun, frame: Any, scored: Scored) -> dict[str, int]:
                     workspace_id=run.workspace_id, run=run, public_id=new_public_id("dup"),
                     contact_a_id=a, contact_b_id=b, cluster=cluster,
                     score=round(float(row["match_probability"]), 6),
-                    reasons=evidence(row, columns), identifier=shared,
+                    reasons=evidence(row, tops), identifier=shared,
                     created_at=now, updated_at=now, created_by=run.created_by,
                 )
             )  # fmt: skip
