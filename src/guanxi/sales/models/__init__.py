@@ -1,6 +1,7 @@
 """Models of the sales app, one module per capability; each is imported here so Django
 (and `from guanxi.sales.models import …`) finds them."""
 
+from guanxi.sales.models.leads import Lead
 from guanxi.sales.models.orders import Order, OrderLine
 from guanxi.sales.models.pipelines import (
     DEFAULT_NAMES,
@@ -19,6 +20,7 @@ __all__ = [
     "ENGLISH_NAMES",
     "PERCENT",
     "STAGE_KEY_VALIDATOR",
+    "Lead",
     "Opportunity",
     "Order",
     "OrderLine",
