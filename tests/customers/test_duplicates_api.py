@@ -104,7 +104,8 @@ def test_merge_survivor_must_be_in_the_pair(api, admin, twins):
 
 def test_rules_are_validated_versioned_and_admin_only(api, admin, rep):
     rules = api(admin).get("/duplicates/rules").json()
-    assert rules == {"review_threshold": 0.9, "auto_merge_threshold": None, "version": 1}
+    assert rules == {"review_threshold": 0.9, "auto_merge_threshold": None,
+                     "trusted_sources": [], "version": 1}  # fmt: skip
     bad = api(admin).patch("/duplicates/rules", {"review_threshold": 0.95,
                                                 "auto_merge_threshold": 0.9})  # fmt: skip
     assert bad.status_code == 422 and "auto_merge_threshold" in bad.content.decode()

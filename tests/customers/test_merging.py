@@ -98,3 +98,45 @@ def test_merge_api(api, workspace, admin, rep, pair):
     bad = client.post("/contacts/merge", {"survivor_id": pair["keep"].public_id,
                                           "merged_ids": [pair["keep"].public_id]})  # fmt: skip
     assert bad.status_code == 422
+
+
+def test_merge_keeps_the_most_trusted_sources_values(api, workspace, admin):
+    """Ranked sources decide each field; unranked ones come last; without a value anywhere
+    the survivor's emptiness stays; the survivor wins ties."""
+    client = api(admin)
+    rules = client.get("/duplicates/rules").json()
+    assert rules["trusted_sources"] == []
+    changed = client.patch("/duplicates/rules", {
+        "review_threshold": 0.9, "trusted_sources": ["erp", " import ", "erp", ""],
+        "version": rules["version"]})  # fmt: skip
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["trusted_sources"] == ["erp", "import"]
+    with acting_in(workspace):
+        typed = services.create_contact(workspace=workspace, by=admin.user, family_name="李",
+                                        given_name="娜", occupation="经理", source="web")  # fmt: skip
+        erp = services.create_contact(workspace=workspace, by=admin.user, family_name="李",
+                                      given_name="娜", occupation="采购总监", source="ERP",
+                                      interests="光模块")  # fmt: skip
+        imported = services.create_contact(workspace=workspace, by=admin.user, family_name="李",
+                                           given_name="娜", occupation="采购", source="import",
+                                           preferred_language="zh-hans")  # fmt: skip
+        merge_contacts(membership=admin, survivor=typed, merged=[imported, erp])
+        typed.refresh_from_db()
+    assert typed.occupation == "采购总监"  # the ERP's, over the survivor's and the import's
+    assert typed.interests == "光模块"  # only the ERP had one
+    assert typed.preferred_language == "zh-hans"
+    assert typed.source == "ERP"  # the source itself follows the same rule
+
+
+def test_merge_without_ranking_keeps_survivor_then_newest(workspace, admin):
+    with acting_in(workspace):
+        old = services.create_contact(workspace=workspace, by=admin.user, family_name="王",
+                                      given_name="芳", occupation="", source="web")  # fmt: skip
+        first = services.create_contact(workspace=workspace, by=admin.user, family_name="王",
+                                        given_name="芳", occupation="会计")  # fmt: skip
+        second = services.create_contact(workspace=workspace, by=admin.user, family_name="王",
+                                         given_name="芳", occupation="财务经理")  # fmt: skip
+        merge_contacts(membership=admin, survivor=old, merged=[first, second])
+        old.refresh_from_db()
+    assert old.occupation == "财务经理"  # the survivor had none: the newest
+    assert old.family_name == "王" and old.source == "web"  # the survivor's own

@@ -111,9 +111,13 @@ def test_rules_section(admin, rep, workspace):
                                                       "version": "1"})  # fmt: skip
     assert "cannot be below the threshold" in response.content.decode()
     client.post("/settings/duplicates/", {"review_threshold": "0.92",
-                                          "auto_merge_threshold": "0.99", "version": "1"})  # fmt: skip
+                                          "auto_merge_threshold": "0.99",
+                                          "trusted_sources": "erp\r\n\r\n import\n",
+                                          "version": "1"})  # fmt: skip
     rules = IdentitySettings.objects.for_workspace(workspace).get()
     assert (rules.review_threshold, rules.auto_merge_threshold) == (0.92, 0.99)
+    assert rules.trusted_sources == ["erp", "import"]
+    assert "erp\nimport</textarea>" in client.get("/settings/duplicates/").content.decode()
     assert browser(rep).get("/settings/duplicates/").status_code == 403
 
 

@@ -110,10 +110,11 @@ def open_count(membership: Membership) -> int:
 @transaction.atomic
 def update_rules(
     *, membership: Membership, expected_version: int | None, review_threshold: float,
-    auto_merge_threshold: float | None,
+    auto_merge_threshold: float | None, trusted_sources: list[str] | None = None,
 ) -> IdentitySettings:  # fmt: skip
-    """Change the workspace's thresholds. Auto-merge starts at or above the review
-    threshold (it acts on proposed pairs) and stays off while empty."""
+    """Change the workspace's thresholds (auto-merge starts at or above the review threshold:
+    it acts on proposed pairs; it stays off while empty) and, when given, the ranking of
+    record sources a merge trusts (most trusted first)."""
     rules = identity_settings(membership.workspace_id)
     if rules.pk is not None and not can(membership, "change", rules):
         raise Forbidden(action="change", object_type=IdentitySettings.object_type)
@@ -130,10 +131,16 @@ def update_rules(
         elif auto_merge_threshold < review_threshold:
             errors.append(("auto_merge_threshold",
                            _("cannot be below the threshold for proposing pairs")))  # fmt: skip
+    if trusted_sources is not None:
+        trusted_sources = list(dict.fromkeys(s.strip() for s in trusted_sources if s.strip()))
+        if len(trusted_sources) > 50 or any(len(s) > 100 for s in trusted_sources):
+            errors.append(("trusted_sources", _("at most 50 sources of up to 100 characters")))
     if errors:
         raise ValidationFailed(errors)
     before = _describe(rules)
     rules.review_threshold, rules.auto_merge_threshold = review_threshold, auto_merge_threshold
+    if trusted_sources is not None:
+        rules.trusted_sources = trusted_sources
     rules.updated_by, rules.updated_at = membership.user, timezone.now()
     if rules.pk is None:  # the defaults were version 1 to whoever read them
         rules.created_by = membership.user
@@ -147,7 +154,8 @@ def update_rules(
 
 def _describe(rules: IdentitySettings) -> dict[str, Any]:
     return {"review_threshold": rules.review_threshold,
-            "auto_merge_threshold": rules.auto_merge_threshold}  # fmt: skip
+            "auto_merge_threshold": rules.auto_merge_threshold,
+            "trusted_sources": list(rules.trusted_sources)}  # fmt: skip
 
 
 def pair_filter(contact: Contact) -> Q:

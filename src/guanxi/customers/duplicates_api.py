@@ -68,13 +68,25 @@ class PairMergeIn(Schema):
 class RulesOut(Schema):
     review_threshold: float
     auto_merge_threshold: float | None
+    trusted_sources: list[str]
     version: int
 
 
 class RulesIn(Schema):
     review_threshold: float
     auto_merge_threshold: float | None = None
+    trusted_sources: list[str] | None = Field(
+        None,
+        description="Record sources from the most trusted down (a merge keeps the most "
+        "trusted source's values); omitted: unchanged.",
+    )
     version: int | None = None
+
+
+def rules_out(rules: IdentitySettings) -> dict[str, Any]:
+    return {"review_threshold": rules.review_threshold,
+            "auto_merge_threshold": rules.auto_merge_threshold,
+            "trusted_sources": list(rules.trusted_sources), "version": rules.version}  # fmt: skip
 
 
 def scan_out(run: DedupeRun) -> dict[str, Any]:
@@ -128,9 +140,7 @@ def get_scan(request: HttpRequest, scan_id: str) -> dict:
 def get_rules(request: HttpRequest) -> dict:
     if request.auth.scope_for(IdentitySettings.object_type, "view") == "none":
         raise NotFound("duplicate rules")
-    rules = dedupe.identity_settings(request.auth.workspace_id)
-    return {"review_threshold": rules.review_threshold,
-            "auto_merge_threshold": rules.auto_merge_threshold, "version": rules.version}  # fmt: skip
+    return rules_out(dedupe.identity_settings(request.auth.workspace_id))
 
 
 @router.patch("/duplicates/rules", response={200: RulesOut, **ERRORS},
@@ -138,14 +148,15 @@ def get_rules(request: HttpRequest) -> dict:
 def patch_rules(request: HttpRequest, payload: RulesIn) -> dict:
     """`review_threshold`: pairs from this probability are proposed; `auto_merge_threshold`:
     pairs sharing a phone or e-mail from this probability are merged without review (null:
-    never). Send the `version` you read."""
+    never); `trusted_sources`: record sources, most trusted first. Send the `version` you
+    read."""
     rules = duplicates.update_rules(
         membership=request.auth, expected_version=payload.version,
         review_threshold=payload.review_threshold,
         auto_merge_threshold=payload.auto_merge_threshold,
+        trusted_sources=payload.trusted_sources,
     )  # fmt: skip
-    return {"review_threshold": rules.review_threshold,
-            "auto_merge_threshold": rules.auto_merge_threshold, "version": rules.version}  # fmt: skip
+    return rules_out(rules)
 
 
 @router.get("/duplicates", response={200: CursorPage[PairOut], **ERRORS},

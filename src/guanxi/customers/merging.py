@@ -1,7 +1,8 @@
 """Merging duplicate contacts into one, and taking a merge back.
 
-A merge keeps one contact (the survivor), fills its fields from the others where asked (or
-where it has none: the most recently updated non-empty value), moves everything that hangs on
+A merge keeps one contact (the survivor), fills its fields from the others where asked —
+by default, per field, a non-empty value from the most trusted source (the workspace ranks
+record sources), then the survivor's, then the most recently updated one —, moves everything that hangs on
 the others onto it — contact points, addresses, account links, tags here; timeline entries,
 activities, and later opportunities, cases, points through ``register_merge_participant`` —
 and retires the others. The ``Merge`` record keeps what each part was, so an unmerge brings
@@ -127,14 +128,37 @@ def _set(contact: Contact, name: str, value: Any) -> None:
         setattr(contact, name, value)
 
 
+def trust_rank(workspace_id: int) -> Callable[[Contact], int]:
+    """How trusted a contact's source is in the workspace: 0 for the first listed source,
+    then 1, 2…; sources not listed come after all listed ones."""
+    from guanxi.customers.dedupe import identity_settings
+
+    order = [s.strip().casefold() for s in identity_settings(workspace_id).trusted_sources]
+    ranks = {source: i for i, source in enumerate(order) if source}
+    return lambda contact: ranks.get((contact.source or "").strip().casefold(), len(ranks))
+
+
+def default_source(
+    name: str, survivor: Contact, merged: list[Contact], rank: Callable[[Contact], int],
+    value: Callable[[Contact, str], Any] | None = None,
+) -> Contact:  # fmt: skip
+    """The contact whose value of ``name`` a merge keeps unless told otherwise: among those
+    with a value, the most trusted source's; on a tie the survivor's, then the most recently
+    updated one's. The survivor when nobody has a value."""
+    read = value or _value
+    having = [c for c in [survivor, *merged] if read(c, name) not in (None, "")]
+    if not having:
+        return survivor
+    return min(having, key=lambda c: (rank(c), c.pk != survivor.pk, -c.updated_at.timestamp()))
+
+
 @transaction.atomic
 def merge_contacts(
     *, membership: Membership, survivor: Contact, merged: list[Contact],
     fields: dict[str, str] | None = None,
 ) -> Merge:  # fmt: skip
     """Merge ``merged`` into ``survivor``. ``fields`` picks, per field, the public id of the
-    contact whose value the survivor keeps; a field not named keeps the survivor's value, or
-    when it has none the most recently updated merged contact's."""
+    contact whose value the survivor keeps; a field not named takes ``default_source``'s."""
     by = membership.user
     errors = []
     if not merged:
@@ -154,15 +178,13 @@ def merge_contacts(
     if errors:
         raise ValidationFailed(errors)
     before = {name: _value(survivor, name) for name in MERGE_FIELDS}
-    newest_first = sorted(merged, key=lambda c: c.updated_at, reverse=True)
+    rank = trust_rank(survivor.workspace_id)
     chosen = {}
     for name in MERGE_FIELDS:
         if name in (fields or {}):
             source = by_id[fields[name]]
-        elif before[name] in (None, ""):
-            source = next((c for c in newest_first if _value(c, name) not in (None, "")), survivor)
         else:
-            source = survivor
+            source = default_source(name, survivor, merged, rank)
         chosen[name] = source.public_id
         _set(survivor, name, _value(source, name))
     moved: dict[str, dict[str, list[int]]] = {}

@@ -605,12 +605,16 @@ class IdentitySettings(WorkspaceModel):
     """How a workspace treats proposed duplicates: pairs the batch model scores at or above
     ``review_threshold`` go to the review queue; pairs that share an identifier (phone,
     e-mail, messaging id) and score at or above ``auto_merge_threshold`` are merged without
-    review — never, while that threshold is empty."""
+    review — never, while that threshold is empty. ``trusted_sources`` ranks where records
+    came from, for the values a merge keeps."""
 
     review_threshold = models.FloatField(_("propose pairs from this probability"), default=0.9)
     auto_merge_threshold = models.FloatField(
         _("merge pairs sharing an identifier from this probability"), null=True, blank=True
     )
+    # Record sources (``Customer.source``: "erp", "import", "web"…) from the most trusted
+    # down: a merge keeps, per field, the value of the contact from the most trusted source.
+    trusted_sources = models.JSONField(_("trusted sources"), default=list, blank=True)
 
     public_id_prefix = "ids"
     object_type = "customers.identitysettings"

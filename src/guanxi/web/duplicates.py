@@ -194,13 +194,13 @@ def _value(contact: Contact, name: str) -> str:
 
 def _field_rows(contacts: list[Contact], survivor: Contact) -> list[dict[str, Any]]:
     """Each field's values side by side; which one the merge keeps unless told otherwise
-    (the survivor's, or when it has none the most recently updated non-empty one)."""
-    newest_first = sorted(contacts, key=lambda c: c.updated_at, reverse=True)
+    (``merging.default_source``: the most trusted source's, the survivor's, the newest)."""
+    rank = merging.trust_rank(survivor.workspace_id)
+    others = [c for c in contacts if c.pk != survivor.pk]
     rows = []
     for name in SHOWN:
         values = [_value(c, name) for c in contacts]
-        own = _value(survivor, name)
-        default = survivor if own else next((c for c in newest_first if _value(c, name)), survivor)
+        default = merging.default_source(name, survivor, others, rank, _value)
         rows.append({
             "name": name, "label": Contact._meta.get_field(name).verbose_name,
             "cells": [{"contact": c, "value": v} for c, v in zip(contacts, values, strict=True)],

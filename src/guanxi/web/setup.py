@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from guanxi.customers import services as customer_services
-from guanxi.customers.models import LifecycleStage
+from guanxi.customers.models import Contact, LifecycleStage
 from guanxi.platform import selectors
 from guanxi.platform import services as platform
 from guanxi.platform.apiframework import keyset_page
@@ -675,7 +675,9 @@ def duplicate_rules(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
     rules = dedupe.identity_settings(membership.workspace_id)
     initial = {"review_threshold": rules.review_threshold,
-               "auto_merge_threshold": rules.auto_merge_threshold, "version": rules.version}  # fmt: skip
+               "auto_merge_threshold": rules.auto_merge_threshold,
+               "trusted_sources": "\n".join(rules.trusted_sources),
+               "version": rules.version}  # fmt: skip
     form = DuplicateRulesForm(request.POST or None, initial=initial)
     editable = may(membership, "change", IdentitySettings)
     if request.method == "POST":
@@ -687,8 +689,14 @@ def duplicate_rules(request: HttpRequest) -> HttpResponse:
                 membership=membership, expected_version=data["version"],
                 review_threshold=data["review_threshold"],
                 auto_merge_threshold=data["auto_merge_threshold"],
+                trusted_sources=data["trusted_sources"],
             ),
         ):  # fmt: skip
             return redirect("web:settings_duplicates")
+    # the sources records came from, to rank them
+    sources = list(
+        Contact.objects.for_workspace(membership.workspace_id).exclude(source="")
+        .order_by().values_list("source", flat=True).distinct()[:50]
+    )  # fmt: skip
     return _page(request, "duplicates", "duplicates.html", form=form, editable=editable,
-                 rules=rules)  # fmt: skip
+                 rules=rules, sources=sorted(sources))  # fmt: skip

@@ -214,4 +214,13 @@ class DuplicateRulesForm(ServiceErrorsMixin, forms.Form):
         help_text=_("Only pairs that share a phone or e-mail address. Empty: never merge "
                     "without review."),
     )  # fmt: skip
+    trusted_sources = forms.CharField(
+        label=_("Trusted sources"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One source per line, the most trusted first. A merge keeps, per field, "
+                    "the value of the contact from the most trusted source."),
+    )  # fmt: skip
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def clean_trusted_sources(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["trusted_sources"].splitlines()
+                if line.strip()]  # fmt: skip
