@@ -128,7 +128,7 @@ def test_demo_prepares_and_serves(tmp_path):
         env=_env(tmp_path),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a guard against a hang: migrations and the demo data take a while
     )
     assert prepared.returncode == 0, prepared.stderr
     password = prepared.stdout.split("password:")[1].split()[0]

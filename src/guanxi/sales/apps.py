@@ -20,6 +20,11 @@ class SalesConfig(AppConfig):
         from guanxi.sales.services import create_default_pipeline
 
         register_workspace_initializer(create_default_pipeline)
+        # `guanxi demo`: deals and orders, after the customers they belong to
+        from guanxi.platform.services import register_demo_loader
+        from guanxi.sales.demo import demo_loader
+
+        register_demo_loader(demo_loader)
         # `guanxi import --type orders` goes through the customers' import engine
         order_imports.register()
         # a merged contact's opportunities go to the survivor, and come back on unmerge
