@@ -197,7 +197,9 @@ def visit_rows(activities: list[Activity], *, now: datetime | None = None) -> li
     account_ids = {a.account_id for a in activities if a.account_id}
     marks: dict[tuple[int, str], VisitCheckIn] = {
         (mark.activity_id, mark.kind): mark
-        for mark in VisitCheckIn.objects.for_workspace(workspace_id).filter(activity_id__in=ids)
+        for mark in VisitCheckIn.objects.for_workspace(workspace_id)
+        .filter(activity_id__in=ids)
+        .select_related("user")
     }
     whose = Q(contact_id__in=contact_ids) | Q(account_id__in=account_ids)
     addresses = _first_by_customer(
