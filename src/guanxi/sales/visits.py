@@ -285,7 +285,7 @@ def _locked(activity: Activity) -> Activity:
     """The visit row locked: check-ins, check-outs and outcomes of one visit queue up."""
     return (
         Activity.objects.for_workspace(activity.workspace_id)
-        .select_for_update()
+        .select_for_update(of=("self",))  # not the optional customers joined in
         .select_related("workspace", "contact", "account", "assigned_to")
         .get(pk=activity.pk)
     )
