@@ -78,6 +78,7 @@ def test_check_in_out_and_outcome_on_a_phone(chromium, live_server, day_of_visit
         shot(page, "field-visits")
         card.locator("button.gx-visit-go").click()  # check out
         card.locator("button[name=outcome][value=met]").wait_for()
+        assert axe_violations(page) == []  # the outcome form too
         card.locator("textarea[name=note]").fill("客户对新产品感兴趣")
         card.locator("input[name=next_step]").fill("送报价单")
         card.locator("input[name=next_on]").fill("2099-01-15")
