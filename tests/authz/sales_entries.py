@@ -110,3 +110,32 @@ register(
         add=_add_order,
     )
 )
+
+
+def _visit_for(owner: Membership):
+    """A visit planned for ``owner``: the check-ins of a visit follow its assignee."""
+    from django.utils import timezone
+
+    from guanxi.timeline import services as timeline
+
+    account = customers.create_account(
+        workspace=owner.workspace, by=owner.user, name=f"Visited by {owner.user}"
+    )
+    return timeline.create_activity(
+        workspace=owner.workspace, by=owner.user, kind="visit", subject="拜访",
+        account=account, due_at=timezone.now(),
+    )  # fmt: skip
+
+
+register(
+    MatrixEntry(
+        object_type="sales.visit_check_in",
+        make_record=_visit_for,
+        calls={
+            "view": lambda api, v: api.get(f"/visits/{v.public_id}"),
+            "add": lambda api, v: api.post(
+                f"/visits/{v.public_id}/check-in", {"latitude": 31.23, "longitude": 121.47}
+            ),
+        },
+    )
+)

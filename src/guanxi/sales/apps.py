@@ -31,3 +31,8 @@ class SalesConfig(AppConfig):
         register_merge_participant("opportunities", *move_model(Opportunity, "contact"))
         # the customer 360 (API) lists a customer's open opportunities
         register_panel(Panel("opportunities", _("Opportunities"), 30, open_opportunities_panel))
+        # `guanxi demo`: today's and yesterday's field visits of the demo's sales people
+        from guanxi.platform.services import register_demo_loader
+        from guanxi.sales.visits_demo import demo_loader as visits_demo_loader
+
+        register_demo_loader(visits_demo_loader)

@@ -63,3 +63,19 @@ register_object_type(
         },
     )
 )
+# Check-ins of field visits carry where a person was: seen like the visits themselves (own by
+# default, a manager's tree) and made for visits the maker may check in on — by default
+# only one's own, since a check-in says "I am there" (docs/field-sales.md).
+register_object_type(
+    ObjectType(
+        key="sales.visit_check_in",
+        label=_("Visit check-in"),
+        actions=("view", "add"),
+        fallback={"view": OWN, "add": OWN},
+        defaults={
+            "sales_manager": {"view": SUBTREE, "add": OWN},
+            "service_manager": {"view": ALL, "add": OWN},
+            "analyst": {"view": ALL},
+        },
+    )
+)

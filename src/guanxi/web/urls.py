@@ -230,3 +230,16 @@ urlpatterns = [
     ),
     re_path(rf"^{KIND}/{ID}/log/$", customers.log_interaction, name="log_interaction"),
 ]
+
+# field visits on a phone (docs/field-sales.md)
+from guanxi.web import field  # noqa: E402
+
+VISIT = r"(?P<public_id>act_[0-9a-z]{26})"
+urlpatterns += [
+    path("field/", field.field_day, name="field_day"),
+    path("field/plan/", field.field_plan, name="field_plan"),
+    path("field/team/", field.field_team, name="field_team"),
+    re_path(rf"^field/visits/{VISIT}/check-in/$", field.field_check_in, name="field_check_in"),
+    re_path(rf"^field/visits/{VISIT}/check-out/$", field.field_check_out, name="field_check_out"),
+    re_path(rf"^field/visits/{VISIT}/outcome/$", field.field_outcome, name="field_outcome"),
+]

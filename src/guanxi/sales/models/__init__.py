@@ -14,6 +14,7 @@ from guanxi.sales.models.pipelines import (
     StageChange,
     display_name,
 )
+from guanxi.sales.models.visits import VisitCheckIn, VisitOutcome
 
 __all__ = [
     "DEFAULT_NAMES",
@@ -27,5 +28,7 @@ __all__ = [
     "Pipeline",
     "Stage",
     "StageChange",
+    "VisitCheckIn",
+    "VisitOutcome",
     "display_name",
 ]
