@@ -14,6 +14,7 @@ from guanxi.sales.models.pipelines import (
     StageChange,
     display_name,
 )
+from guanxi.sales.models.web_to_lead import WebToLeadSettings
 
 __all__ = [
     "DEFAULT_NAMES",
@@ -28,4 +29,5 @@ __all__ = [
     "Stage",
     "StageChange",
     "display_name",
+    "WebToLeadSettings",
 ]
