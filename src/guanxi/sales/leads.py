@@ -23,6 +23,7 @@ from guanxi.customers import identity, normalize
 from guanxi.customers import services as customers
 from guanxi.customers.models import Account, AccountContact, Contact, ContactPoint
 from guanxi.platform.audit import record_audit
+from guanxi.platform.context import acting_in
 from guanxi.platform.errors import Forbidden, ValidationFailed
 from guanxi.platform.models import Membership, Team, User, Workspace
 from guanxi.platform.permissions import Scope
@@ -537,6 +538,19 @@ def convert_lead(
     matched are completed (empty fields filled), never overwritten: what differed is
     reported in ``kept``. The lead's calls, e-mails and tasks move to the contact and
     account; the lead is marked converted with links to what it became."""
+    # the customers' services read tags and the like through the active workspace
+    with acting_in(lead.workspace, membership):
+        return _convert(lead=lead, by=by, membership=membership,
+                        create_opportunity=create_opportunity,
+                        opportunity_name=opportunity_name, amount=amount, currency=currency,
+                        account=account, contact=contact)  # fmt: skip
+
+
+def _convert(
+    *, lead: Lead, by: User, membership: Membership, create_opportunity: bool,
+    opportunity_name: str, amount: Decimal | int | str, currency: str | None,
+    account: Account | None, contact: Contact | None,
+) -> Conversion:  # fmt: skip
     locked = Lead.objects.for_workspace(lead.workspace_id).select_for_update().get(pk=lead.pk)
     lead.status, lead.version = locked.status, locked.version
     _check_open(lead)

@@ -166,16 +166,16 @@ def check_rate(*, workspace_id: int, ip: str | None) -> None:
     now = time.time()
     try:
         cache = caches[getattr(settings, "GUANXI_WEB_TO_LEAD_CACHE", "default")]
-        waits = []
+        wait = 0
         if ip:
             count, seconds = configured["ip"]
-            waits.append(_hit(cache, f"ip:{workspace_id}:{ip}", count, seconds, now))
-        count, seconds = configured["workspace"]
-        waits.append(_hit(cache, f"ws:{workspace_id}", count, seconds, now))
+            wait = _hit(cache, f"ip:{workspace_id}:{ip}", count, seconds, now)
+        if not wait:  # one flooding client does not use up the workspace's allowance
+            count, seconds = configured["workspace"]
+            wait = _hit(cache, f"ws:{workspace_id}", count, seconds, now)
     except Exception:  # the cache is down: take the lead rather than lose it
         log.exception("web-to-lead rate limit unavailable; serving unlimited")
         return
-    wait = max(waits)
     if wait:
         raise RateLimited(retry_after=wait)
 
