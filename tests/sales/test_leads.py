@@ -166,7 +166,10 @@ def test_convert_creates_account_contact_opportunity_and_moves_timeline(rep):
     lead.refresh_from_db()
     assert lead.status == "converted" and lead.converted_by == rep.user
     assert (lead.converted_account, lead.converted_contact, lead.converted_opportunity) == (
-        result.account, result.contact, opp)
+        result.account,
+        result.contact,
+        opp,
+    )
     assert Interaction.objects.for_workspace(rep.workspace).get(lead=lead).contact == result.contact
     assert Activity.objects.for_workspace(rep.workspace).get(lead=lead).account == result.account
     assert AuditEvent.objects.filter(action="sales.lead.converted").count() == 1

@@ -287,9 +287,7 @@ def update_lead(*, lead: Lead, by: User, expected_version: int, **changes: Any) 
                 raise Forbidden(action="assign", object_type=Lead.object_type)
             lead.assigned_at = timezone.now()
         lead.owner, lead.team = _owner_and_team(workspace, owner, team)
-    touched = (
-        was == Status.NEW and status == Status.WORKING and _set_first_touch(lead, by=by)
-    )
+    touched = was == Status.NEW and status == Status.WORKING and _set_first_touch(lead, by=by)
     save_versioned(lead, expected_version=expected_version, by=by)
     if status != was:
         record_audit(action=f"sales.lead.{_status_action(status)}", actor=by,
@@ -344,9 +342,11 @@ def log_touch(
     if channel in TOUCH_CHANNELS and _set_first_touch(lead, by=by):
         # a conditional update: two touches at once set it once, and the version is not
         # bumped (a touch is not an edit that should conflict with someone's form)
-        done = Lead.objects.for_workspace(lead.workspace_id).filter(
-            pk=lead.pk, first_touched_at__isnull=True
-        ).update(first_touched_at=lead.first_touched_at)
+        done = (
+            Lead.objects.for_workspace(lead.workspace_id)
+            .filter(pk=lead.pk, first_touched_at__isnull=True)
+            .update(first_touched_at=lead.first_touched_at)
+        )
         if done:
             lead_first_touched.send(sender=Lead, lead=lead, actor=by)
     return interaction
@@ -481,9 +481,9 @@ def plan_conversion(
         _compare(plan, "contact", plan.contact, CONTACT_FROM_LEAD)
     if plan.account is not None:
         _compare(plan, "account", plan.account, ACCOUNT_FROM_LEAD)
-        if lead.company and plan.account.name.casefold() != lead.company.casefold():
-            if identity.company_similarity(lead.company, plan.account.name) < 1:
-                plan.kept["account.name"] = (plan.account.name, lead.company)
+        name = plan.account.name
+        if lead.company and identity.company_similarity(lead.company, name) < 1:
+            plan.kept["account.name"] = (name, lead.company)
     if plan.contact is not None and plan.account is not None:
         plan.link_exists = (
             AccountContact.objects.for_workspace(lead.workspace_id)
@@ -608,9 +608,11 @@ def _convert(
         )  # fmt: skip
         filled += [f"contact.{name}" for name in done]
         if target_account is not None and not plan.link_exists:
-            has_primary = AccountContact.objects.for_workspace(workspace).filter(
-                contact=target_contact, is_primary=True
-            ).exists()
+            has_primary = (
+                AccountContact.objects.for_workspace(workspace)
+                .filter(contact=target_contact, is_primary=True)
+                .exists()
+            )
             customers.link_contact(contact=target_contact, account=target_account, by=by,
                                    title=lead.title, is_primary=not has_primary)  # fmt: skip
     opportunity = None

@@ -168,24 +168,29 @@ class FormSettingsIn(Schema):
     version: int | None = None
 
 
+PLAIN_FIELDS = (
+    *(name for name in LeadOut.model_fields
+      if name not in ("id", "owner", "team", "score_details")
+      and not name.startswith("converted_")),
+    "converted_at",
+)  # fmt: skip
+
+
 def lead_out(lead: Lead) -> dict[str, Any]:
     def public(obj: Any) -> str | None:
         return obj.public_id if obj is not None else None
 
-    return {
-        **{name: getattr(lead, name) for name in LeadOut.model_fields if hasattr(lead, name)
-           and name not in ("owner", "team", "id")},  # fmt: skip
-        "id": lead.public_id,
-        "owner": lead.owner.username if lead.owner_id else None,
-        "team": lead.team.public_id if lead.team_id else None,
-        "score_details": lead.score_details if isinstance(lead.score_details, list) else [],
-        "converted_account_id": public(lead.converted_account) if lead.converted_account_id
-        else None,
-        "converted_contact_id": public(lead.converted_contact) if lead.converted_contact_id
-        else None,
-        "converted_opportunity_id": public(lead.converted_opportunity)
-        if lead.converted_opportunity_id else None,
-    }  # fmt: skip
+    out = {name: getattr(lead, name) for name in PLAIN_FIELDS}
+    out.update(
+        id=lead.public_id,
+        owner=lead.owner.username if lead.owner_id else None,
+        team=lead.team.public_id if lead.team_id else None,
+        score_details=lead.score_details if isinstance(lead.score_details, list) else [],
+        converted_account_id=public(lead.converted_account),
+        converted_contact_id=public(lead.converted_contact),
+        converted_opportunity_id=public(lead.converted_opportunity),
+    )
+    return out
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -218,8 +223,9 @@ def _lead(request: HttpRequest, lead_id: str, action: str = "view") -> Lead:
 def _reloaded(lead: Lead) -> Lead:
     return (
         Lead.objects.for_workspace(lead.workspace_id)
-        .select_related("owner", "team", "converted_account", "converted_contact",
-                        "converted_opportunity")  # fmt: skip
+        .select_related(
+            "owner", "team", "converted_account", "converted_contact", "converted_opportunity"
+        )
         .get(pk=lead.pk)
     )
 

@@ -10,6 +10,7 @@ from guanxi.web import (
     duplicates,
     exports,
     imports,
+    leads,
     notifications,
     quicklog,
     setup,
@@ -229,4 +230,15 @@ urlpatterns = [
         name="customer_panel",
     ),
     re_path(rf"^{KIND}/{ID}/log/$", customers.log_interaction, name="log_interaction"),
+]
+# leads (guanxi.web.leads)
+urlpatterns += [
+    path("leads/", leads.lead_list, name="lead_list"),
+    path("leads/new/", leads.lead_new, name="lead_new"),
+    re_path(rf"^leads/{ID}/$", leads.lead_detail, name="lead_detail"),
+    re_path(rf"^leads/{ID}/edit/$", leads.lead_edit, name="lead_edit"),
+    re_path(rf"^leads/{ID}/status/$", leads.lead_status, name="lead_status"),
+    re_path(rf"^leads/{ID}/log/$", leads.lead_log, name="lead_log"),
+    re_path(rf"^leads/{ID}/convert/$", leads.lead_convert, name="lead_convert"),
+    settings_path("web-to-lead/", leads.web_to_lead_settings, "web_to_lead"),
 ]

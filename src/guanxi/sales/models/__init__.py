@@ -28,6 +28,6 @@ __all__ = [
     "Pipeline",
     "Stage",
     "StageChange",
-    "display_name",
     "WebToLeadSettings",
+    "display_name",
 ]
