@@ -195,8 +195,10 @@ def create_lead(
     )
     lead.display_name = _display_name(lead)
     lead.save()
-    record_audit(action="sales.lead.created", actor=by, workspace=workspace, obj=lead,
-                 data={"source": source})  # fmt: skip
+    if by is not None:
+        # a visitor's form is no one's act: its history row and source say where it came from
+        record_audit(action="sales.lead.created", actor=by, workspace=workspace, obj=lead,
+                     data={"source": source})  # fmt: skip
     _announce(lead, by=by)
     if lead.owner_id is None and by is not None:
         # nobody routed it: whoever typed it in works it
@@ -211,6 +213,8 @@ def _announce(lead: Lead, *, by: User | None) -> None:
     receivers run in a savepoint, rolled back alone (and logged) if one fails."""
     if by is not None:
         lead_created.send(sender=Lead, lead=lead, actor=by)
+        return
+    if not lead_created.has_listeners(Lead):
         return
     try:
         with transaction.atomic():

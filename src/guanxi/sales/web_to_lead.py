@@ -117,6 +117,8 @@ def update_form_settings(
         current.created_by = membership.user
     current.version += 1
     current.save()
+    _forget_form(membership.workspace.slug)  # and once committed, should a reader race us
+    transaction.on_commit(lambda: _forget_form(membership.workspace.slug))
     record_audit(action="sales.web_to_lead.settings_changed", actor=membership.user,
                  workspace=membership.workspace, obj=current,
                  data={"before": before, "after": _describe(current)})  # fmt: skip
@@ -188,17 +190,43 @@ class Submission:
     redirect: str | None
 
 
+SETTINGS_TTL = 30  # seconds a process may serve a form from its cached settings
+
+
+def _settings_key(slug: str) -> str:
+    return f"guanxi:w2l:form:{slug}"
+
+
 def open_form(slug: str) -> WebToLeadSettings:
-    """The form settings of an active workspace taking web leads (FormClosed otherwise)."""
-    found = (
-        WebToLeadSettings.objects.dangerously_all_workspaces()
-        .select_related("workspace")
-        .filter(workspace__slug=slug, workspace__is_active=True, is_enabled=True)
-        .first()
-    )
+    """The form settings of an active workspace taking web leads (FormClosed otherwise).
+    Read through the cache for a few seconds: a busy form then costs no query for them;
+    saving the settings drops the cached copy."""
+    cache = caches[getattr(settings, "GUANXI_WEB_TO_LEAD_CACHE", "default")]
+    try:
+        found = cache.get(_settings_key(slug))
+    except Exception:
+        found = None
     if found is None:
+        found = (
+            WebToLeadSettings.objects.dangerously_all_workspaces()
+            .select_related("workspace")
+            .filter(workspace__slug=slug, workspace__is_active=True, is_enabled=True)
+            .first()
+        ) or False  # closed forms are cached too: a flood on one costs no queries
+        try:
+            cache.set(_settings_key(slug), found, timeout=SETTINGS_TTL)
+        except Exception:
+            log.exception("web-to-lead settings cache unavailable")
+    if not found:
         raise FormClosed()
     return found
+
+
+def _forget_form(slug: str) -> None:
+    try:
+        caches[getattr(settings, "GUANXI_WEB_TO_LEAD_CACHE", "default")].delete(_settings_key(slug))
+    except Exception:
+        log.exception("web-to-lead settings cache unavailable")
 
 
 def _truthy(value: Any) -> bool:
