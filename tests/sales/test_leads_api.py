@@ -225,3 +225,33 @@ def test_convert_with_ids_respects_visibility(api, rep, workspace):
                                                          "amount": 1})  # fmt: skip
     assert response.status_code == 200 and response.json()["account_id"] == mine.public_id
     assert Membership.objects.for_workspace(workspace).count() == 2
+
+
+# The form settings are one record per workspace, reached without an id: each role's rights
+# on them, checked here rather than in the per-record matrix of tests/authz.
+SETTINGS_RIGHTS = {
+    "administrator": (200, 200),
+    "marketer": (200, 200),
+    "sales_manager": (200, 403),
+    "sales_rep": (404, 404),
+    "service_manager": (404, 404),
+    "service_agent": (404, 404),
+    "contact_center_agent": (404, 404),
+    "dealer_user": (404, 404),
+    "analyst": (404, 404),
+}
+
+
+@pytest.mark.parametrize(("role_key", "statuses"), SETTINGS_RIGHTS.items())
+def test_form_settings_rights_per_role(api, workspace, role_key, statuses):
+    from tests.factories import make_workspace
+
+    other = make_workspace(slug="elsewhere")
+    member = make_member(workspace=workspace, role_key=role_key, username="actor")
+    client = api(member)
+    view = client.get("/web-to-lead-settings").status_code
+    change = client.patch("/web-to-lead-settings", {"is_enabled": True}).status_code
+    assert (view, change) == statuses
+    # whatever one workspace does, another's form stays as it was
+    assert not web_to_lead.form_settings(other).is_enabled
+    assert web_to_lead.form_settings(workspace).is_enabled == (change == 200)
