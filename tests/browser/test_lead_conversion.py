@@ -30,7 +30,7 @@ def test_create_a_lead_convert_it_and_land_on_the_account(new_page):
     page.fill("#id_phone", "139 1234 5678")
     page.fill("#id_product_interest", "光纤")
     page.select_option("#id_source", "trade_show")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r"/leads/lead_[0-9a-z]{26}/$"))
     assert page.locator("h1").inner_text() == "王芳"
     assert axe_violations(page) == []
@@ -40,7 +40,7 @@ def test_create_a_lead_convert_it_and_land_on_the_account(new_page):
     assert axe_violations(page) == []
     page.fill("#id_opportunity_name", "星河 光纤 2027")
     page.fill("#id_amount", "88000")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r"/accounts/acc_[0-9a-z]{26}/$"))
     assert page.locator("h1").inner_text() == "星河科技"
     assert axe_violations(page) == []
