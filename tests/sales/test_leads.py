@@ -112,6 +112,8 @@ def test_status_rules(rep):
     lead = leads.change_status(lead=lead, by=rep.user, expected_version=1,
                                status="disqualified", reason="学生，无预算")  # fmt: skip
     assert lead.disqualify_reason == "学生，无预算"
+    with pytest.raises(ValidationFailed):  # the reason stays required
+        leads.update_lead(lead=lead, by=rep.user, expected_version=2, disqualify_reason=" ")
     assert AuditEvent.objects.filter(action="sales.lead.disqualified").count() == 1
     with pytest.raises(ValidationFailed):
         leads.convert_lead(lead=lead, by=rep.user, membership=rep, create_opportunity=False)

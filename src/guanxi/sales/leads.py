@@ -265,9 +265,10 @@ def update_lead(*, lead: Lead, by: User, expected_version: int, **changes: Any) 
             lead.source = changes.pop("source")
     was = lead.status
     status = changes.pop("status", None) or was
+    reason_given = "disqualify_reason" in changes
     reason = changes.pop("disqualify_reason", None)
     reason = lead.disqualify_reason if reason is None else str(reason).strip()
-    if status != was or "disqualify_reason" in changes:
+    if status != was or reason_given:
         errors += _check_status(lead, status, reason)
     merged = {name: cleaned.get(name, getattr(lead, name)) for name in TEXT_FIELDS}
     if texts or full_name:
