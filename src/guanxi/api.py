@@ -42,3 +42,6 @@ api.add_router("/", orders_router)
 from guanxi.sales.visits_api import router as visits_router  # noqa: E402
 
 api.add_router("/", visits_router)
+from guanxi.sales.leads_api import router as leads_router  # noqa: E402
+
+api.add_router("/", leads_router)

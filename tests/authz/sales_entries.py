@@ -137,5 +137,37 @@ register(
                 f"/visits/{v.public_id}/check-in", {"latitude": 31.23, "longitude": 121.47}
             ),
         },
+# --- leads ------------------------------------------------------------------------------------
+def _lead_for(owner: Membership):
+    from guanxi.sales import leads
+
+    return leads.create_lead(
+        workspace=owner.workspace, by=owner.user, full_name=f"Lead of {owner.user}",
+        company=f"Company of {owner.user}", phone="13800138000",
+    )  # fmt: skip
+
+
+def _add_lead(api):
+    return api.post("/leads", {"name": "王芳", "phone": "13912345678"})
+
+
+register(
+    MatrixEntry(
+        object_type="sales.lead",
+        make_record=_lead_for,
+        calls={
+            "view": lambda api, lead: api.get(f"/leads/{lead.public_id}"),
+            "change": lambda api, lead: api.patch(
+                f"/leads/{lead.public_id}", {"title": "采购经理", "version": lead.version}
+            ),
+            "delete": lambda api, lead: api.delete(f"/leads/{lead.public_id}"),
+            "assign": lambda api, lead: api.patch(
+                f"/leads/{lead.public_id}", {"owner": _new_owner(lead), "version": lead.version}
+            ),
+            "convert": lambda api, lead: api.post(
+                f"/leads/{lead.public_id}/convert", {"create_opportunity": False}
+            ),
+        },
+        add=_add_lead,
     )
 )

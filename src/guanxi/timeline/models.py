@@ -63,6 +63,15 @@ class Interaction(WorkspaceModel):
         related_name="interactions",
         db_index=False,  # led by the (customer, occurred_at) index
     )
+    # a touch of someone not yet a customer: a lead (sales), moved to the contact on conversion
+    lead = models.ForeignKey(
+        "sales.Lead",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="interactions",
+        db_index=False,  # led by the (lead, occurred_at) index
+    )
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body = models.TextField(_("content"), blank=True)
     reference = models.CharField(
@@ -85,7 +94,9 @@ class Interaction(WorkspaceModel):
                 name="interaction_unique_external_id",
             ),
             models.CheckConstraint(
-                condition=models.Q(contact__isnull=False) | models.Q(account__isnull=False),
+                condition=models.Q(contact__isnull=False)
+                | models.Q(account__isnull=False)
+                | models.Q(lead__isnull=False),
                 name="interaction_has_customer",
             ),
         ]
@@ -96,6 +107,7 @@ class Interaction(WorkspaceModel):
             models.Index(
                 fields=["account", "-occurred_at", "-id"], name="interaction_account_time"
             ),
+            models.Index(fields=["lead", "-occurred_at", "-id"], name="interaction_lead_time"),
         ]
 
     def __str__(self) -> str:
@@ -141,6 +153,14 @@ class Activity(WorkspaceModel):
         related_name="activities",
         db_index=False,  # led by the (customer, status, due_at) index
     )
+    lead = models.ForeignKey(
+        "sales.Lead",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activities",
+        db_index=False,  # led by the (lead, status, due_at) index
+    )
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
     remind_at = models.DateTimeField(_("reminder"), null=True, blank=True)
@@ -166,6 +186,7 @@ class Activity(WorkspaceModel):
             ),
             models.Index(fields=["contact", "status", "due_at"], name="activity_contact_open"),
             models.Index(fields=["account", "status", "due_at"], name="activity_account_open"),
+            models.Index(fields=["lead", "status", "due_at"], name="activity_lead_open"),
         ]
 
     def __str__(self) -> str:

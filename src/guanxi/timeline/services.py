@@ -28,11 +28,13 @@ ACTIVITY_CHANNEL = {
 
 
 def _check_customers(
-    workspace: Workspace, contact: Contact | None, account: Account | None
+    workspace: Workspace, contact: Contact | None, account: Account | None, lead: Any = None
 ) -> list[tuple[str, str]]:
     errors = []
-    if contact is None and account is None:
+    if contact is None and account is None and lead is None:
         errors.append(("contact_id", _("give the contact or the account it concerns")))
+    if lead is not None and lead.workspace_id != workspace.pk:
+        errors.append(("lead_id", _("belongs to another workspace")))
     if contact is not None and contact.workspace_id != workspace.pk:
         errors.append(("contact_id", _("belongs to another workspace")))
     if account is not None and account.workspace_id != workspace.pk:
@@ -54,11 +56,13 @@ def record_interaction(
     reference: str = "",
     external_id: str = "",
     related: Any = None,
+    lead: Any = None,
 ) -> tuple[Interaction, bool]:
     """Store one touch; (interaction, created). An event already stored under the same
     channel and ``external_id`` is returned as it is — a channel delivering twice never
-    makes two rows, even when both deliveries race."""
-    errors = _check_customers(workspace, contact, account)
+    makes two rows, even when both deliveries race. ``lead``: a touch of a sales lead (with
+    or without a customer yet)."""
+    errors = _check_customers(workspace, contact, account, lead)
     if channel not in Channel.values:
         errors.append(("channel", f"must be one of {', '.join(Channel.values)}"))
     if direction not in Interaction.Direction.values:
@@ -82,6 +86,7 @@ def record_interaction(
         actor=by,
         contact=contact,
         account=account,
+        lead=lead,
         subject=subject.strip()[:300],
         body=body,
         reference=reference.strip()[:500],
@@ -144,8 +149,9 @@ def create_activity(
     due_at: datetime | None = None,
     ends_at: datetime | None = None,
     remind_at: datetime | None = None,
+    lead: Any = None,
 ) -> Activity:
-    errors = _check_customers(workspace, contact, account)
+    errors = _check_customers(workspace, contact, account, lead)
     if kind not in Activity.Kind.values:
         errors.append(("kind", f"must be one of {', '.join(Activity.Kind.values)}"))
     if not subject.strip():
@@ -164,6 +170,7 @@ def create_activity(
         assigned_to=_assignee(workspace, assigned_to or by),
         contact=contact,
         account=account,
+        lead=lead,
         due_at=due_at,
         ends_at=ends_at,
         remind_at=remind_at,
@@ -236,6 +243,7 @@ def complete_activity(
             subject=activity.subject,
             body=outcome,
             related=activity,
+            lead=activity.lead,
         )
         fields.append("interaction")
     return save_versioned(activity, expected_version=expected_version, by=by, fields=fields)

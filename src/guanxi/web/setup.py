@@ -82,6 +82,12 @@ SECTIONS = (
     ),
     ("tokens", gettext_lazy("API tokens"), "web:settings_tokens", ApiToken.object_type),
     ("audit", gettext_lazy("Audit log"), "web:settings_audit", "platform.auditevent"),
+    (
+        "web_to_lead",
+        gettext_lazy("Web-to-lead form"),
+        "web:settings_web_to_lead",
+        "sales.webtoleadsettings",
+    ),
 )
 
 

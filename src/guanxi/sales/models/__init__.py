@@ -15,6 +15,7 @@ from guanxi.sales.models.pipelines import (
     display_name,
 )
 from guanxi.sales.models.visits import VisitCheckIn, VisitOutcome
+from guanxi.sales.models.web_to_lead import WebToLeadSettings
 
 __all__ = [
     "DEFAULT_NAMES",
@@ -30,5 +31,6 @@ __all__ = [
     "StageChange",
     "VisitCheckIn",
     "VisitOutcome",
+    "WebToLeadSettings",
     "display_name",
 ]

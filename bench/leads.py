@@ -1,0 +1,181 @@
+"""Web-to-lead figures: public form posts end to end (middleware, endpoint, validation,
+normalization, the lead saved and announced) through Django's test client.
+
+    GUANXI_DATABASE_URL=postgres://postgres@127.0.0.1:5432/leads_bench python bench/leads.py
+    python bench/leads.py --leads 2000                 # SQLite in a temp folder
+
+Builds a workspace of ``--users`` sales reps in five teams under their managers (the
+``guanxi generate`` sales force), opens its web form, then posts ``--leads`` submissions
+(JSON and form-encoded alternately, from many client addresses; with ``--workers N``, N
+processes post at once, as N web server workers would) with the rate limits
+raised for the run. Prints one JSON object per line: leads/s, p50/p95 ms, and the queries
+one submission costs. The database named in GUANXI_DATABASE_URL is migrated and kept; each
+run makes a workspace of its own in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+
+def emit(**figures) -> None:
+    print(json.dumps(figures, ensure_ascii=False), flush=True)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+
+FAMILY = "王李张刘陈杨黄赵吴周"
+GIVEN = ("芳", "伟", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军")
+PRODUCTS = ("光纤", "交换机", "云服务", "安防", "")
+
+
+def submission(index: int) -> dict:
+    return {
+        "name": FAMILY[index % 10] + GIVEN[(index // 10) % 10],
+        "company": f"星河科技{index % 997}",
+        "phone": f"139{index:08d}",
+        "email": f"visitor{index}@example.cn" if index % 2 else "",
+        "city": ("上海", "北京", "深圳", "杭州")[index % 4],
+        "product_interest": PRODUCTS[index % len(PRODUCTS)],
+        "message": "请联系我，了解报价。",
+        "consent": True,
+        "source_detail": "官网-联系我们",
+    }
+
+
+def run(db: str, *, leads: int, users: int, workers: int) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings.dev")
+    os.environ["GUANXI_DEBUG"] = "false"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from guanxi.customers.generate import sales_force
+    from guanxi.platform import services
+    from guanxi.platform.models import Membership, Team
+    from guanxi.sales import web_to_lead
+    from guanxi.sales.models import Lead
+
+    call_command("migrate", verbosity=0)
+    # the bench measures throughput, not the flood protection
+    settings.GUANXI_WEB_TO_LEAD_PER_IP = (10**9, 60)
+    settings.GUANXI_WEB_TO_LEAD_PER_WORKSPACE = (10**9, 60)
+
+    slug = f"leadbench-{uuid.uuid4().hex[:8]}"
+    start = time.perf_counter()
+    workspace = services.create_workspace(slug=slug, name="线索基准")
+    admin = services.add_member(
+        workspace=workspace,
+        user=services.create_user(username=f"{slug}.admin"),
+        role=workspace_role(workspace, "administrator"),
+    )
+    sales_force(workspace, users)
+    web_to_lead.update_form_settings(
+        membership=admin, expected_version=None, is_enabled=True, require_consent=True,
+        consent_text="我同意贵公司就产品信息与我联系。", redirect_hosts="www.example.cn",
+    )  # fmt: skip
+    emit(bench="leads_setup", db=db, users=Membership.objects.for_workspace(workspace).count(),
+         teams=Team.objects.for_workspace(workspace).count(),
+         seconds=round(time.perf_counter() - start, 2))  # fmt: skip
+
+    url = f"/api/v1/web-to-lead/{slug}"
+    clients = [Client(HTTP_HOST="127.0.0.1", REMOTE_ADDR=f"198.51.{i // 250}.{i % 250 + 1}")
+               for i in range(1000)]  # fmt: skip
+
+    def post(index: int):
+        client = clients[index % len(clients)]
+        data = submission(index)
+        if index % 2:
+            return client.post(url, json.dumps(data), content_type="application/json")
+        data["consent"] = "on"
+        return client.post(url, data)
+
+    for index in range(50):  # warm up: imports, caches, prepared plans
+        assert post(10**7 + index).status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        post(10**7 + 99)
+    per_lead = len(queries)
+
+    connection.close()  # each worker process opens its own
+    began = time.perf_counter()
+    if workers == 1:
+        samples = post_range(post, range(leads))
+    else:
+        import multiprocessing
+
+        chunks = [range(w, leads, workers) for w in range(workers)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.starmap(worker_post, [(url, chunk) for chunk in chunks])
+        samples = [sample for part in parts for sample in part]
+    elapsed = time.perf_counter() - began
+    stored = Lead.objects.for_workspace(workspace).count()
+    assert stored == leads + 51, stored  # every accepted submission is a lead
+    emit(bench="web_to_lead", db=db, leads=leads, users=users, workers=workers,
+         seconds=round(elapsed, 2), leads_per_s=round(leads / elapsed, 1),
+         p50_ms=percentile(samples, 0.5), p95_ms=percentile(samples, 0.95),
+         p99_ms=percentile(samples, 0.99), queries_per_lead=per_lead)  # fmt: skip
+
+
+def post_range(post, indexes) -> list[float]:
+    samples = []
+    for index in indexes:
+        tick = time.perf_counter_ns()
+        response = post(index)
+        samples.append((time.perf_counter_ns() - tick) / 1e6)
+        if response.status_code != 201:
+            raise SystemExit(f"submission {index}: {response.status_code} {response.content!r}")
+    return samples
+
+
+def worker_post(url: str, indexes) -> list[float]:
+    """One of ``--workers`` processes, like one web server worker: its own connection."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1", REMOTE_ADDR=f"203.0.113.{os.getpid() % 250 + 1}")
+
+    def post(index: int):
+        return client.post(url, json.dumps(submission(index)), content_type="application/json")
+
+    return post_range(post, indexes)
+
+
+def workspace_role(workspace, key: str):
+    from guanxi.platform.models import Role
+
+    return Role.objects.for_workspace(workspace).get(key=key)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1, help="processes posting at once")
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    url = os.environ.get("GUANXI_DATABASE_URL", "")
+    if url.startswith("postgres"):
+        run("postgresql", leads=args.leads, users=args.users, workers=args.workers)
+        return
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["GUANXI_HOME"] = home
+        os.environ["GUANXI_DATABASE_URL"] = f"sqlite:///{home}/bench.sqlite3"
+        run("sqlite", leads=args.leads, users=args.users, workers=args.workers)
+
+
+if __name__ == "__main__":
+    main()
