@@ -344,3 +344,43 @@ def test_two_reps_quoting_one_customer_differently_are_warned(api, workspace, te
     # the other quote shows it too, from its side
     (theirs_warning,) = their_client.get(f"/quotes/{first['id']}").json()["warnings"]
     assert theirs_warning["other_quote"] == mine["number"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_quotes_made_at_once_get_consecutive_numbers(transactional_db, workspace, seller,
+                                                     products):  # fmt: skip
+    """Four quotes of four deals at the same moment: four numbers, none twice, none skipped
+    (on PostgreSQL the counter row is locked by the first and the others wait for it)."""
+    from threading import Barrier, Thread
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serializes writers: the quotes cannot overlap")
+    account = customers.create_account(workspace=workspace, by=seller.user, name="并发客户")
+    deals = []
+    for n in range(4):
+        deal = services.create_opportunity(workspace=workspace, by=seller.user, name=f"单 {n}",
+                                           account=account)  # fmt: skip
+        quotes.add_line(opportunity=deal, by=seller.user,
+                        line=quotes.LineInput(product=products["sfp"], quantity="1"))  # fmt: skip
+        deals.append(deal)
+    barrier, numbers, failures = Barrier(4), [], []
+
+    def make(deal) -> None:
+        try:
+            with acting_in(workspace):
+                barrier.wait()
+                numbers.append(quotes.create_quote(opportunity=deal, by=seller.user).number)
+        except Exception as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [Thread(target=make, args=(deal,)) for deal in deals]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(numbers) == [f"Q-{YEAR}-{n:06d}" for n in range(1, 5)]
