@@ -10,7 +10,9 @@ from guanxi.customers.imports.templates_api import router as import_templates_ro
 from guanxi.platform.api import router as platform_router
 from guanxi.platform.apiframework import create_api
 from guanxi.sales.api import router as sales_router
+from guanxi.sales.catalogue_api import router as catalogue_router
 from guanxi.sales.orders_api import router as orders_router
+from guanxi.sales.quotes_api import router as quotes_router
 from guanxi.timeline.api import router as timeline_router
 
 api = create_api(
@@ -45,3 +47,5 @@ api.add_router("/", visits_router)
 from guanxi.sales.leads_api import router as leads_router  # noqa: E402
 
 api.add_router("/", leads_router)
+api.add_router("/", catalogue_router)
+api.add_router("/", quotes_router)

@@ -125,6 +125,21 @@ def _visit_for(owner: Membership):
         workspace=owner.workspace, by=owner.user, kind="visit", subject="拜访",
         account=account, due_at=timezone.now(),
     )  # fmt: skip
+# --- catalogue and quotes ---------------------------------------------------------------------
+def _product_for(owner: Membership):
+    from guanxi.sales import catalogue
+
+    return catalogue.create_product(
+        workspace=owner.workspace, by=owner.user, sku=f"SKU-{owner.user.username}", name="光模块"
+    )
+
+
+def _price_book_for(owner: Membership):
+    from guanxi.sales import catalogue
+
+    return catalogue.create_price_book(
+        workspace=owner.workspace, by=owner.user, name=f"Prices of {owner.user}", is_standard=True
+    )
 
 
 register(
@@ -169,5 +184,87 @@ register(
             ),
         },
         add=_add_lead,
+        object_type="sales.product",
+        make_record=_product_for,
+        calls={
+            "view": lambda api, p: api.get(f"/products/{p.public_id}"),
+            "change": lambda api, p: api.patch(
+                f"/products/{p.public_id}", {"unit": "台", "version": p.version}
+            ),
+            "delete": lambda api, p: api.delete(f"/products/{p.public_id}"),
+        },
+        add=lambda api: api.post("/products", {"sku": "NEW-1", "name": "交换机"}),
+    )
+)
+register(
+    MatrixEntry(
+        object_type="sales.pricebook",
+        make_record=_price_book_for,
+        calls={
+            "view": lambda api, b: api.get(f"/price-books/{b.public_id}"),
+            "change": lambda api, b: api.patch(
+                f"/price-books/{b.public_id}", {"name": "renamed", "version": b.version}
+            ),
+            "delete": lambda api, b: api.delete(f"/price-books/{b.public_id}"),
+        },
+        add=lambda api: api.post("/price-books", {"name": "New prices"}),
+    )
+)
+
+
+def _quote_for(owner: Membership):
+    from guanxi.sales import quotes
+
+    opportunity = _opportunity_for(owner)
+    quotes.add_line(
+        opportunity=opportunity,
+        by=owner.user,
+        line=quotes.LineInput(product=_product_for(owner), quantity="2", unit_price="100"),
+    )
+    return quotes.create_quote(opportunity=opportunity, by=owner.user)
+
+
+def _approve(api, quote):
+    """A quote waiting for approval (its discount is within everyone's limit, so that who
+    may approve is decided by the right alone)."""
+    from guanxi.sales.models import Quote
+
+    Quote.objects.for_workspace(quote.workspace_id).filter(pk=quote.pk).update(
+        status="pending_approval"
+    )
+    return api.post(f"/quotes/{quote.public_id}/approve", {"version": quote.version})
+
+
+def _add_quote(api):
+    from guanxi.sales import catalogue
+
+    product = catalogue.create_product(
+        workspace=api.membership.workspace, by=None, sku="Q-NEW", name="光模块"
+    )
+    opportunity = _add_opportunity(api)
+    opportunity_id = opportunity.json()["id"] if opportunity.status_code == 201 else "opp_none"
+    api.post(
+        f"/opportunities/{opportunity_id}/lines",
+        {"product_id": product.public_id, "quantity": "1", "unit_price": "10"},
+    )
+    return api.post("/quotes", {"opportunity_id": opportunity_id})
+
+
+register(
+    MatrixEntry(
+        object_type="sales.quote",
+        make_record=_quote_for,
+        calls={
+            "view": lambda api, q: api.get(f"/quotes/{q.public_id}"),
+            "change": lambda api, q: api.post(
+                f"/quotes/{q.public_id}/reject", {"reason": "预算取消", "version": q.version}
+            ),
+            "delete": lambda api, q: api.delete(f"/quotes/{q.public_id}"),
+            "approve": _approve,
+            "send": lambda api, q: api.post(
+                f"/quotes/{q.public_id}/send", {"to": "buyer@example.com", "version": q.version}
+            ),
+        },
+        add=_add_quote,
     )
 )

@@ -84,6 +84,42 @@ register_object_type(
         key="sales.lead",
         label=_("Lead"),
         actions=("view", "add", "change", "delete", "assign", CONVERT),
+# The catalogue is shaped by administrators and sales managers and read by everyone who
+# sells. Dealers see products but not price books: those hold other dealers' prices.
+register_object_type(
+    ObjectType(
+        key="sales.product",
+        label=_("Product"),
+        actions=("view", "add", "change", "delete"),
+        defaults={
+            "sales_manager": {"view": ALL, "add": ALL, "change": ALL, "delete": ALL},
+            "sales_rep": {"view": ALL},
+            "dealer_user": {"view": ALL},
+            "marketer": {"view": ALL},
+            "analyst": {"view": ALL},
+        },
+    )
+)
+register_object_type(
+    ObjectType(
+        key="sales.pricebook",
+        label=_("Price book"),
+        actions=("view", "add", "change", "delete"),
+        defaults={
+            "sales_manager": {"view": ALL, "add": ALL, "change": ALL, "delete": ALL},
+            "sales_rep": {"view": ALL},
+            "analyst": {"view": ALL},
+        },
+    )
+)
+# Quotes follow their opportunity's owner and team like the deals they price: a rep works on
+# their own and sees the team's, a manager works on their tree's. Approving a discount above
+# the owner's limit and sending to the customer are actions of their own.
+register_object_type(
+    ObjectType(
+        key="sales.quote",
+        label=_("Quote"),
+        actions=("view", "add", "change", "delete", "approve", "send"),
         defaults={
             "sales_manager": {
                 "view": SUBTREE,
@@ -96,6 +132,13 @@ register_object_type(
             "sales_rep": {"view": TEAM, "add": OWN, "change": OWN, CONVERT: OWN},
             "marketer": {"view": ALL, "add": ALL},
             "contact_center_agent": {"add": ALL},
+                "approve": SUBTREE,
+                "send": SUBTREE,
+            },
+            "sales_rep": {"view": TEAM, "add": OWN, "change": OWN, "delete": OWN, "send": OWN},
+            "dealer_user": {"view": TEAM, "add": OWN, "change": OWN, "send": OWN},
+            "marketer": {"view": ALL},
+            "service_manager": {"view": ALL},
             "analyst": {"view": ALL},
         },
     )

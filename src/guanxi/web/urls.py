@@ -253,4 +253,36 @@ urlpatterns += [
     re_path(rf"^leads/{ID}/log/$", leads.lead_log, name="lead_log"),
     re_path(rf"^leads/{ID}/convert/$", leads.lead_convert, name="lead_convert"),
     settings_path("web-to-lead/", leads.web_to_lead_settings, "web_to_lead"),
+# products, price books, opportunity lines and quotes (guanxi.web.quotes)
+from guanxi.web import quotes  # noqa: E402
+
+urlpatterns += [
+    path("products/", quotes.product_list, name="product_list"),
+    re_path(r"^products/(?P<public_id>prd_[0-9a-z]{26})/$", quotes.product_edit, name="product"),
+    path("price-books/", quotes.price_book_list, name="price_book_list"),
+    re_path(
+        r"^price-books/(?P<public_id>pbk_[0-9a-z]{26})/$",
+        quotes.price_book_detail,
+        name="price_book",
+    ),
+    re_path(
+        r"^opportunities/(?P<public_id>opp_[0-9a-z]{26})/quotes/new/$",
+        quotes.quote_new,
+        name="quote_new",
+    ),
+    re_path(
+        r"^opportunities/(?P<public_id>opp_[0-9a-z]{26})/lines/$", quotes.line_add, name="line_add"
+    ),
+    re_path(
+        r"^opportunities/(?P<public_id>opp_[0-9a-z]{26})/lines/(?P<line_id>oli_[0-9a-z]{26})/$",
+        quotes.line_change,
+        name="line_change",
+    ),
+    re_path(r"^quotes/(?P<public_id>quo_[0-9a-z]{26})/$", quotes.quote_detail, name="quote_detail"),
+    re_path(r"^quotes/(?P<public_id>quo_[0-9a-z]{26})/pdf/$", quotes.quote_pdf, name="quote_pdf"),
+    re_path(
+        r"^quotes/(?P<public_id>quo_[0-9a-z]{26})/(?P<action>submit|approve|reject-approval|send|accept|reject|revise)/$",
+        quotes.quote_action,
+        name="quote_action",
+    ),
 ]

@@ -1,6 +1,7 @@
 """Models of the sales app, one module per capability; each is imported here so Django
 (and `from guanxi.sales.models import …`) finds them."""
 
+from guanxi.sales.models.catalogue import DEFAULT_TAX_RATE, PriceBook, PriceBookEntry, Product
 from guanxi.sales.models.leads import Lead
 from guanxi.sales.models.orders import Order, OrderLine
 from guanxi.sales.models.pipelines import (
@@ -16,17 +17,33 @@ from guanxi.sales.models.pipelines import (
 )
 from guanxi.sales.models.visits import VisitCheckIn, VisitOutcome
 from guanxi.sales.models.web_to_lead import WebToLeadSettings
+from guanxi.sales.models.quotes import (
+    DiscountLimit,
+    OpportunityLine,
+    Quote,
+    QuoteCounter,
+    QuoteLine,
+)
 
 __all__ = [
     "DEFAULT_NAMES",
+    "DEFAULT_TAX_RATE",
     "ENGLISH_NAMES",
     "PERCENT",
     "STAGE_KEY_VALIDATOR",
+    "DiscountLimit",
     "Lead",
     "Opportunity",
+    "OpportunityLine",
     "Order",
     "OrderLine",
     "Pipeline",
+    "PriceBook",
+    "PriceBookEntry",
+    "Product",
+    "Quote",
+    "QuoteCounter",
+    "QuoteLine",
     "Stage",
     "StageChange",
     "VisitCheckIn",
