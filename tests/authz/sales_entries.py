@@ -125,21 +125,6 @@ def _visit_for(owner: Membership):
         workspace=owner.workspace, by=owner.user, kind="visit", subject="拜访",
         account=account, due_at=timezone.now(),
     )  # fmt: skip
-# --- catalogue and quotes ---------------------------------------------------------------------
-def _product_for(owner: Membership):
-    from guanxi.sales import catalogue
-
-    return catalogue.create_product(
-        workspace=owner.workspace, by=owner.user, sku=f"SKU-{owner.user.username}", name="光模块"
-    )
-
-
-def _price_book_for(owner: Membership):
-    from guanxi.sales import catalogue
-
-    return catalogue.create_price_book(
-        workspace=owner.workspace, by=owner.user, name=f"Prices of {owner.user}", is_standard=True
-    )
 
 
 register(
@@ -152,6 +137,10 @@ register(
                 f"/visits/{v.public_id}/check-in", {"latitude": 31.23, "longitude": 121.47}
             ),
         },
+    )
+)
+
+
 # --- leads ------------------------------------------------------------------------------------
 def _lead_for(owner: Membership):
     from guanxi.sales import leads
@@ -184,6 +173,29 @@ register(
             ),
         },
         add=_add_lead,
+    )
+)
+
+
+# --- catalogue and quotes ---------------------------------------------------------------------
+def _product_for(owner: Membership):
+    from guanxi.sales import catalogue
+
+    return catalogue.create_product(
+        workspace=owner.workspace, by=owner.user, sku=f"SKU-{owner.user.username}", name="光模块"
+    )
+
+
+def _price_book_for(owner: Membership):
+    from guanxi.sales import catalogue
+
+    return catalogue.create_price_book(
+        workspace=owner.workspace, by=owner.user, name=f"Prices of {owner.user}", is_standard=True
+    )
+
+
+register(
+    MatrixEntry(
         object_type="sales.product",
         make_record=_product_for,
         calls={

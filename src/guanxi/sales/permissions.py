@@ -75,6 +75,10 @@ register_object_type(
         defaults={
             "sales_manager": {"view": SUBTREE, "add": OWN},
             "service_manager": {"view": ALL, "add": OWN},
+            "analyst": {"view": ALL},
+        },
+    )
+)
 # Leads (REQUIREMENTS §2.1): marketing captures them, the contact center takes them on the
 # phone, sales works and converts them. A rep sees the team's leads and works their own; a
 # manager works the tree's. Converting creates customers and a deal: an action of its own.
@@ -84,6 +88,31 @@ register_object_type(
         key="sales.lead",
         label=_("Lead"),
         actions=("view", "add", "change", "delete", "assign", CONVERT),
+        defaults={
+            "sales_manager": {
+                "view": SUBTREE,
+                "add": ALL,
+                "change": SUBTREE,
+                "delete": SUBTREE,
+                "assign": SUBTREE,
+                CONVERT: SUBTREE,
+            },
+            "sales_rep": {"view": TEAM, "add": OWN, "change": OWN, CONVERT: OWN},
+            "marketer": {"view": ALL, "add": ALL},
+            "contact_center_agent": {"add": ALL},
+            "analyst": {"view": ALL},
+        },
+    )
+)
+# The public web form's settings: marketing runs the forms, sales managers read them.
+register_object_type(
+    ObjectType(
+        key="sales.webtoleadsettings",
+        label=_("Web-to-lead form"),
+        actions=("view", "change"),
+        defaults={"marketer": {"view": ALL, "change": ALL}, "sales_manager": {"view": ALL}},
+    )
+)
 # The catalogue is shaped by administrators and sales managers and read by everyone who
 # sells. Dealers see products but not price books: those hold other dealers' prices.
 register_object_type(
@@ -126,12 +155,6 @@ register_object_type(
                 "add": ALL,
                 "change": SUBTREE,
                 "delete": SUBTREE,
-                "assign": SUBTREE,
-                CONVERT: SUBTREE,
-            },
-            "sales_rep": {"view": TEAM, "add": OWN, "change": OWN, CONVERT: OWN},
-            "marketer": {"view": ALL, "add": ALL},
-            "contact_center_agent": {"add": ALL},
                 "approve": SUBTREE,
                 "send": SUBTREE,
             },
@@ -141,14 +164,5 @@ register_object_type(
             "service_manager": {"view": ALL},
             "analyst": {"view": ALL},
         },
-    )
-)
-# The public web form's settings: marketing runs the forms, sales managers read them.
-register_object_type(
-    ObjectType(
-        key="sales.webtoleadsettings",
-        label=_("Web-to-lead form"),
-        actions=("view", "change"),
-        defaults={"marketer": {"view": ALL, "change": ALL}, "sales_manager": {"view": ALL}},
     )
 )

@@ -49,7 +49,7 @@ class ProductForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=Product.Kind.choices)
     tax_rate = forms.DecimalField(
         label=gettext_lazy("Tax rate (%)"), required=False,
-        help_text=gettext_lazy("Empty: 13 % for products, 6 % for services."),
+        help_text=gettext_lazy("Leave empty for the usual rate: 13 for products, 6 for services."),
     )  # fmt: skip
     is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
     description = forms.CharField(

@@ -243,16 +243,8 @@ urlpatterns += [
     re_path(rf"^field/visits/{VISIT}/check-in/$", field.field_check_in, name="field_check_in"),
     re_path(rf"^field/visits/{VISIT}/check-out/$", field.field_check_out, name="field_check_out"),
     re_path(rf"^field/visits/{VISIT}/outcome/$", field.field_outcome, name="field_outcome"),
-# leads (guanxi.web.leads)
-urlpatterns += [
-    path("leads/", leads.lead_list, name="lead_list"),
-    path("leads/new/", leads.lead_new, name="lead_new"),
-    re_path(rf"^leads/{ID}/$", leads.lead_detail, name="lead_detail"),
-    re_path(rf"^leads/{ID}/edit/$", leads.lead_edit, name="lead_edit"),
-    re_path(rf"^leads/{ID}/status/$", leads.lead_status, name="lead_status"),
-    re_path(rf"^leads/{ID}/log/$", leads.lead_log, name="lead_log"),
-    re_path(rf"^leads/{ID}/convert/$", leads.lead_convert, name="lead_convert"),
-    settings_path("web-to-lead/", leads.web_to_lead_settings, "web_to_lead"),
+]
+
 # products, price books, opportunity lines and quotes (guanxi.web.quotes)
 from guanxi.web import quotes  # noqa: E402
 
@@ -285,4 +277,15 @@ urlpatterns += [
         quotes.quote_action,
         name="quote_action",
     ),
+]
+# leads (guanxi.web.leads)
+urlpatterns += [
+    path("leads/", leads.lead_list, name="lead_list"),
+    path("leads/new/", leads.lead_new, name="lead_new"),
+    re_path(rf"^leads/{ID}/$", leads.lead_detail, name="lead_detail"),
+    re_path(rf"^leads/{ID}/edit/$", leads.lead_edit, name="lead_edit"),
+    re_path(rf"^leads/{ID}/status/$", leads.lead_status, name="lead_status"),
+    re_path(rf"^leads/{ID}/log/$", leads.lead_log, name="lead_log"),
+    re_path(rf"^leads/{ID}/convert/$", leads.lead_convert, name="lead_convert"),
+    settings_path("web-to-lead/", leads.web_to_lead_settings, "web_to_lead"),
 ]

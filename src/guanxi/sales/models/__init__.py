@@ -15,8 +15,6 @@ from guanxi.sales.models.pipelines import (
     StageChange,
     display_name,
 )
-from guanxi.sales.models.visits import VisitCheckIn, VisitOutcome
-from guanxi.sales.models.web_to_lead import WebToLeadSettings
 from guanxi.sales.models.quotes import (
     DiscountLimit,
     OpportunityLine,
@@ -24,6 +22,8 @@ from guanxi.sales.models.quotes import (
     QuoteCounter,
     QuoteLine,
 )
+from guanxi.sales.models.visits import VisitCheckIn, VisitOutcome
+from guanxi.sales.models.web_to_lead import WebToLeadSettings
 
 __all__ = [
     "DEFAULT_NAMES",
