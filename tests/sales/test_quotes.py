@@ -9,6 +9,7 @@ import socket
 import time
 from datetime import date, timedelta
 from decimal import Decimal
+from email.header import decode_header, make_header
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -279,7 +280,8 @@ def test_pdf_email_accept_into_an_order(api, seller, deal, products, workspace, 
             break
         time.sleep(0.05)
     (message,) = smtp.messages
-    assert message["To"] == "zhang.wei@example.com" and quote["number"] in message["Subject"]
+    subject = str(make_header(decode_header(message["Subject"])))  # Chinese: RFC 2047 words
+    assert message["To"] == "zhang.wei@example.com" and quote["number"] in subject
     (attachment,) = [part for part in message.walk() if part.get_filename()]
     assert attachment.get_content_type() == "application/pdf"
     assert "光模块" in _pdf_text(attachment.get_payload(decode=True))
