@@ -26,3 +26,7 @@ class SalesConfig(AppConfig):
         register_merge_participant("opportunities", *move_model(Opportunity, "contact"))
         # the customer 360 (API) lists a customer's open opportunities
         register_panel(Panel("opportunities", _("Opportunities"), 30, open_opportunities_panel))
+        # lead routing: score, assign and time the follow-up of every new lead
+        from guanxi.sales.lead_routing import receivers as lead_routing_receivers
+
+        lead_routing_receivers.connect()

@@ -14,6 +14,14 @@ from guanxi.sales.models.pipelines import (
     StageChange,
     display_name,
 )
+from guanxi.sales.models.routing import (
+    AssignmentPointer,
+    AssignmentRule,
+    LeadResponse,
+    LeadRoutingSettings,
+    ScoringRule,
+    SlaPolicy,
+)
 
 __all__ = [
     "DEFAULT_NAMES",
@@ -28,4 +36,12 @@ __all__ = [
     "Stage",
     "StageChange",
     "display_name",
+]
+__all__ += [
+    "AssignmentPointer",
+    "AssignmentRule",
+    "LeadResponse",
+    "LeadRoutingSettings",
+    "ScoringRule",
+    "SlaPolicy",
 ]
