@@ -10,6 +10,7 @@ from guanxi.customers.imports.templates_api import router as import_templates_ro
 from guanxi.platform.api import router as platform_router
 from guanxi.platform.apiframework import create_api
 from guanxi.sales.api import router as sales_router
+from guanxi.sales.lead_routing.api import router as lead_routing_router
 from guanxi.sales.orders_api import router as orders_router
 from guanxi.timeline.api import router as timeline_router
 
@@ -39,3 +40,4 @@ api.add_router("/", imports_router)
 api.add_router("/", timeline_router)
 api.add_router("/", sales_router)
 api.add_router("/", orders_router)
+api.add_router("/", lead_routing_router)
