@@ -692,3 +692,9 @@ def duplicate_rules(request: HttpRequest) -> HttpResponse:
             return redirect("web:settings_duplicates")
     return _page(request, "duplicates", "duplicates.html", form=form, editable=editable,
                  rules=rules)  # fmt: skip
+
+
+# lead routing (guanxi.web.lead_rules): scoring, assignment, SLA, business hours
+SECTIONS += (
+    ("lead_routing", gettext_lazy("Lead routing"), "web:settings_lead_routing", "sales.leadrule"),
+)

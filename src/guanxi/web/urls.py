@@ -10,6 +10,7 @@ from guanxi.web import (
     duplicates,
     exports,
     imports,
+    lead_rules,
     notifications,
     quicklog,
     setup,
@@ -229,4 +230,29 @@ urlpatterns = [
         name="customer_panel",
     ),
     re_path(rf"^{KIND}/{ID}/log/$", customers.log_interaction, name="log_interaction"),
+]
+# lead routing settings
+urlpatterns += [
+    settings_path("lead-routing/", lead_rules.lead_routing, "lead_routing"),
+    settings_path("lead-routing/hours/", lead_rules.business_hours, "lead_hours"),
+    re_path(
+        r"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/new/$",
+        lead_rules.rule_edit,
+        name="settings_lead_rule_new",
+    ),
+    re_path(
+        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/$",
+        lead_rules.rule_edit,
+        name="settings_lead_rule",
+    ),
+    re_path(
+        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/delete/$",
+        lead_rules.rule_delete,
+        name="settings_lead_rule_delete",
+    ),
+    re_path(
+        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/move/$",
+        lead_rules.rule_move,
+        name="settings_lead_rule_move",
+    ),
 ]

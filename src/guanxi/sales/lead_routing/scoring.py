@@ -186,6 +186,8 @@ def explain(detail: dict[str, Any]) -> str:
     """One stored reason in the reader's language: "+20 职位 包含 总监"."""
     field, operator, value = detail.get("field"), detail.get("operator"), detail.get("value")
     sign = f"{detail.get('points', 0):+d}"
+    if field == Field.BEHAVIOUR and "events" not in detail:  # the rule itself, not a result
+        return _("%(points)s per interaction (%(kind)s)") % {"points": sign, "kind": value or "any"}
     if field == Field.BEHAVIOUR:
         text = _("%(count)s interactions (%(kind)s)") % {
             "count": detail.get("events", 0),
