@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count
 
 from guanxi.platform.models import Membership, User
 from guanxi.platform.permissions import Scope, get_object_type
+from guanxi.sales.lead_routing.compiled import CompiledValues
 from guanxi.sales.lead_routing.config import (
     CompiledAssignmentRule,
     Method,
@@ -43,28 +45,64 @@ class Assignment:
         return self.rule.name if self.rule else ""
 
 
-def may_own_leads(membership: Membership) -> bool:
-    """Whether the member's role may work leads (change them at any scope)."""
-    role = membership.role
+@dataclass(frozen=True)
+class Candidate:
+    """A member who may take leads, as routing reads them: ids and names, no model rows."""
+
+    membership_id: int
+    user_id: int
+    username: str
+    team_id: int | None
+
+    def user(self) -> User:
+        # a reference to the user row for foreign keys (owner, notification recipient)
+        return User(pk=self.user_id, username=self.username)
+
+
+def role_may_own_leads(role_key: str, is_system: bool, permissions: dict | None) -> bool:
+    """Whether a role may work leads (change them at any scope)."""
     try:
         object_type = get_object_type(Lead.object_type)
     except KeyError:  # the lead's object type is not registered: nobody is kept out
         return True
     grants = dict.fromkeys(object_type.actions, Scope.NONE.value)
-    if role.is_system:
-        grants.update(object_type.default_grants(role.key))
-    grants.update((role.permissions or {}).get(Lead.object_type) or {})
+    if is_system:
+        grants.update(object_type.default_grants(role_key))
+    grants.update((permissions or {}).get(Lead.object_type) or {})
     return grants.get("change", Scope.NONE.value) != Scope.NONE.value
 
 
-def _members(workspace_id: int, exclude: Collection[int], **filters: object) -> list[Membership]:
-    rows = (
-        Membership.objects.for_workspace(workspace_id)
-        .filter(is_active=True, user__is_active=True, **filters)
-        .select_related("user", "role")
-        .order_by("id")
-    )
-    return [m for m in rows if m.user_id not in exclude and may_own_leads(m)]
+def may_own_leads(membership: Membership) -> bool:
+    role = membership.role
+    return role_may_own_leads(role.key, role.is_system, role.permissions)
+
+
+def _members_query(**filters: Any) -> CompiledValues:
+    def build(workspace_id: int, value: int) -> Any:
+        return (
+            Membership.objects.for_workspace(workspace_id)
+            .filter(is_active=True, user__is_active=True, **{filters["by"]: value})
+            .order_by("id")
+            .values_list("id", "user_id", "user__username", "team_id", "role__key",
+                         "role__is_system", "role__permissions")
+        )  # fmt: skip
+
+    return CompiledValues(build)
+
+
+_MEMBERS = {"team": _members_query(by="team_id"), "user": _members_query(by="user_id")}
+
+
+def _members(workspace_id: int, exclude: Collection[int], *, by: str, value: int) -> list:
+    """Active members (in the workspace and as users) whose role may work leads, in a
+    fixed order (membership id): one query, plain values."""
+    return [
+        Candidate(pk, user_id, username, team_id)
+        for pk, user_id, username, team_id, key, is_system, permissions in _MEMBERS[by].rows(
+            workspace_id, value
+        )
+        if user_id not in exclude and role_may_own_leads(key, is_system, permissions)
+    ]
 
 
 def next_turn(workspace_id: int, team_id: int) -> int:
@@ -80,7 +118,7 @@ def next_turn(workspace_id: int, team_id: int) -> int:
         return int(cursor.fetchone()[0])
 
 
-def _pick(workspace_id: int, team_id: int, members: Sequence[Membership], method: str):
+def _pick(workspace_id: int, team_id: int, members: Sequence[Candidate], method: str) -> Candidate:
     if method == Method.LEAST_LOADED and len(members) > 1:
         loads = dict(
             Lead.objects.for_workspace(workspace_id)
@@ -107,17 +145,17 @@ def resolve(
     if target.method == Method.USER:
         if target.user_id is None or target.user_id in exclude:
             return None
-        members = _members(workspace_id, exclude, user_id=target.user_id)
-        return (members[0].user, members[0].team_id) if members else None
+        members = _members(workspace_id, exclude, by="user", value=target.user_id)
+        return (members[0].user(), members[0].team_id) if members else None
     if target.team_id is None:
         return None
     if target.method == Method.QUEUE:
         return None, target.team_id
-    members = _members(workspace_id, exclude, team_id=target.team_id)
+    members = _members(workspace_id, exclude, by="team", value=target.team_id)
     if not members:
         return None
     chosen = _pick(workspace_id, target.team_id, members, target.method)
-    return chosen.user, target.team_id
+    return chosen.user(), target.team_id
 
 
 def choose(

@@ -11,6 +11,7 @@ processes (the process that made it drops its copy at once).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from django.db.models import OuterRef, Subquery
 from guanxi.platform.ids import new_public_id
 from guanxi.platform.models import Workspace
 from guanxi.sales.lead_routing.calendar import BusinessCalendar
+from guanxi.sales.lead_routing.compiled import CompiledValues
 from guanxi.sales.lead_routing.scoring import CompiledScoringRule
 from guanxi.sales.models import (
     AssignmentRule,
@@ -207,6 +209,21 @@ def load(workspace_id: int, stamp: str, time_zone: str) -> RoutingConfig:
     )
 
 
+def _stamp_query(workspace_id: int) -> Any:
+    stamp_of = LeadRoutingSettings.objects.dangerously_all_workspaces().filter(
+        workspace_id=OuterRef("pk")
+    )
+    return (
+        Workspace.objects.filter(pk=workspace_id)
+        .annotate(stamp=Subquery(stamp_of.values("rules_stamp")[:1]))
+        .values_list("stamp", "time_zone")
+    )
+
+
+# the workspace's rules stamp and time zone: one small query per lead, compiled once
+_STAMP = CompiledValues(_stamp_query)
+
+
 @dataclass
 class _Entry:
     config: RoutingConfig
@@ -218,20 +235,16 @@ _cache: dict[int, _Entry] = {}
 
 def routing_config(workspace_id: int) -> RoutingConfig:
     """The workspace's compiled rules: one query while they are unchanged."""
-    ttl = float(getattr(settings, "LEAD_RULES_CACHE_SECONDS", 0) or 0)
+    ttl = float(
+        getattr(settings, "LEAD_RULES_CACHE_SECONDS", None)
+        or os.environ.get("GUANXI_LEAD_RULES_CACHE_SECONDS")
+        or 0
+    )
     entry = _cache.get(workspace_id)
     now = time.monotonic()
     if entry is not None and ttl and now - entry.checked_at < ttl:
         return entry.config
-    stamp_of = LeadRoutingSettings.objects.dangerously_all_workspaces().filter(
-        workspace_id=OuterRef("pk")
-    )
-    found = (
-        Workspace.objects.filter(pk=workspace_id)
-        .annotate(stamp=Subquery(stamp_of.values("rules_stamp")[:1]))
-        .values_list("stamp", "time_zone")
-        .first()
-    )
+    found = next(iter(_STAMP.rows(workspace_id)), None)
     stamp, time_zone = found if found is not None else (None, "UTC")
     key = f"{stamp or ''}|{time_zone}"
     if entry is not None and entry.config.stamp == key:

@@ -5,6 +5,7 @@ when nobody touched it in time, rescored as its behaviour fades."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -458,11 +459,20 @@ def update_routing_settings(*, workspace: Workspace, by: User | None,
 
 
 # --- routing a lead ---------------------------------------------------------------------------------
-def lead_url(lead: Lead) -> str:
+PLACEHOLDER_ID = "lead_00000000000000000000000000"
+
+
+@functools.cache
+def _lead_url_pattern() -> str:
     try:
-        return reverse("web:lead_detail", args=[lead.public_id])
+        return reverse("web:lead_detail", args=[PLACEHOLDER_ID])
     except NoReverseMatch:  # the lead pages are not installed
         return ""
+
+
+def lead_url(lead: Lead) -> str:
+    """The lead's page, for notifications (empty where there is no lead page)."""
+    return _lead_url_pattern().replace(PLACEHOLDER_ID, lead.public_id)
 
 
 def _due(config: RoutingConfig, lead: Lead, since: dt.datetime) -> dt.datetime | None:
@@ -510,16 +520,21 @@ def route_new_lead(*, lead: Lead, actor: User | None = None,
     now = now or timezone.now()
     config = routing_config(lead.workspace_id)
     _score(config, lead, now)
-    fields = ["score", "score_details", "scored_at", "assigned_at", "sla_due_at"]
     chosen = None
     if lead.owner_id is None and lead.team_id is None and lead.is_open:
         chosen = assignment.choose(config, lead, score=lead.score)
         lead.owner, lead.team_id = chosen.owner, chosen.team_id
-        fields += ["owner", "team"]
     if lead.owner_id is not None or lead.team_id is not None:
         lead.assigned_at = lead.assigned_at or now
         lead.sla_due_at = _due(config, lead, lead.assigned_at)
-    lead.save(update_fields=fields)
+    values = {"score": lead.score, "score_details": lead.score_details,
+              "scored_at": lead.scored_at, "assigned_at": lead.assigned_at,
+              "sla_due_at": lead.sla_due_at, "owner_id": lead.owner_id,
+              "team_id": lead.team_id}  # fmt: skip
+    Lead._base_manager.filter(pk=lead.pk).update(**values)
+    # Routing is part of creating the lead (same transaction): the lead's "created" history
+    # record shows it routed, rather than a second record for a state nobody ever saw.
+    Lead.history.filter(id=lead.pk, history_type="+").update(**values)
     if chosen is not None and (chosen.owner is not None or chosen.team_id is not None):
         _announce(lead, chosen, by=actor, action="lead.assigned")
     return chosen
