@@ -11,6 +11,7 @@ from guanxi.platform.api import router as platform_router
 from guanxi.platform.apiframework import create_api
 from guanxi.sales.api import router as sales_router
 from guanxi.sales.catalogue_api import router as catalogue_router
+from guanxi.sales.lead_routing.api import router as lead_routing_router
 from guanxi.sales.orders_api import router as orders_router
 from guanxi.sales.quotes_api import router as quotes_router
 from guanxi.timeline.api import router as timeline_router
@@ -49,3 +50,4 @@ from guanxi.sales.leads_api import router as leads_router  # noqa: E402
 api.add_router("/", leads_router)
 api.add_router("/", catalogue_router)
 api.add_router("/", quotes_router)
+api.add_router("/", lead_routing_router)

@@ -124,6 +124,13 @@ def _visit_for(owner: Membership):
     return timeline.create_activity(
         workspace=owner.workspace, by=owner.user, kind="visit", subject="拜访",
         account=account, due_at=timezone.now(),
+# --- lead routing: the rules administrators keep (sales managers read them) ------------------------
+def _assignment_rule_for(owner: Membership):
+    from guanxi.sales.lead_routing import services as routing
+
+    return routing.create_assignment_rule(
+        workspace=owner.workspace, by=owner.user, name=f"Rule of {owner.user}", method="user",
+        user=owner.user,
     )  # fmt: skip
 
 
@@ -278,5 +285,25 @@ register(
             ),
         },
         add=_add_quote,
+        object_type="sales.leadrule",
+        make_record=_assignment_rule_for,
+        calls={
+            "view": lambda api, r: api.get(f"/lead-routing/assignment-rules/{r.public_id}"),
+            "change": lambda api, r: api.patch(
+                f"/lead-routing/assignment-rules/{r.public_id}",
+                {"min_score": 10, "version": r.version},
+            ),
+            "delete": lambda api, r: api.delete(f"/lead-routing/assignment-rules/{r.public_id}"),
+        },
+        add=lambda api: api.post(
+            "/lead-routing/scoring-rules",
+            {
+                "name": "Director",
+                "field": "title",
+                "operator": "contains",
+                "value": "总监",
+                "points": 20,
+            },
+        ),
     )
 )

@@ -36,3 +36,7 @@ class SalesConfig(AppConfig):
         from guanxi.sales.visits_demo import demo_loader as visits_demo_loader
 
         register_demo_loader(visits_demo_loader)
+        # lead routing: score, assign and time the follow-up of every new lead
+        from guanxi.sales.lead_routing import receivers as lead_routing_receivers
+
+        lead_routing_receivers.connect()

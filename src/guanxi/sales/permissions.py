@@ -166,3 +166,44 @@ register_object_type(
         },
     )
 )
+# Lead routing (scoring rules, assignment rules, business hours, SLA policies) is shaped by
+# administrators (all actions by default); sales managers read it to explain a lead's owner
+# and score.
+register_object_type(
+    ObjectType(
+        key="sales.leadrule",
+        label=_("Lead routing rule"),
+        actions=("view", "add", "change", "delete"),
+        defaults={"sales_manager": {"view": ALL}},
+    )
+)
+# Leads are registered with lead capture; where that registration is absent this stand-in
+# (same shape: reps work their own, managers their tree and hand leads out) keeps the
+# assign action and "may own leads" working. A registration of "sales.lead" made after
+# this line replaces it.
+from guanxi.platform.permissions import object_types  # noqa: E402
+
+if "sales.lead" not in object_types():
+    register_object_type(
+        ObjectType(
+            key="sales.lead",
+            label=_("Lead"),
+            actions=("view", "add", "change", "delete", "export", "assign"),
+            defaults={
+                "sales_manager": dict(
+                    view=SUBTREE,
+                    add=ALL,
+                    change=SUBTREE,
+                    delete=SUBTREE,
+                    export=SUBTREE,
+                    assign=SUBTREE,
+                ),
+                "sales_rep": {"view": TEAM, "add": OWN, "change": OWN},
+                "dealer_user": {"view": TEAM, "add": OWN, "change": OWN},
+                "marketer": {"view": ALL, "add": ALL},
+                "contact_center_agent": {"add": OWN},
+                "service_manager": {"view": ALL},
+                "analyst": {"view": ALL},
+            },
+        )
+    )

@@ -11,6 +11,7 @@ from guanxi.web import (
     exports,
     imports,
     leads,
+    lead_rules,
     notifications,
     quicklog,
     setup,
@@ -288,4 +289,29 @@ urlpatterns += [
     re_path(rf"^leads/{ID}/log/$", leads.lead_log, name="lead_log"),
     re_path(rf"^leads/{ID}/convert/$", leads.lead_convert, name="lead_convert"),
     settings_path("web-to-lead/", leads.web_to_lead_settings, "web_to_lead"),
+]
+# lead routing settings
+urlpatterns += [
+    settings_path("lead-routing/", lead_rules.lead_routing, "lead_routing"),
+    settings_path("lead-routing/hours/", lead_rules.business_hours, "lead_hours"),
+    re_path(
+        r"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/new/$",
+        lead_rules.rule_edit,
+        name="settings_lead_rule_new",
+    ),
+    re_path(
+        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/$",
+        lead_rules.rule_edit,
+        name="settings_lead_rule",
+    ),
+    re_path(
+        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/delete/$",
+        lead_rules.rule_delete,
+        name="settings_lead_rule_delete",
+    ),
+    re_path(
+        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/move/$",
+        lead_rules.rule_move,
+        name="settings_lead_rule_move",
+    ),
 ]

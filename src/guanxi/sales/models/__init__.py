@@ -24,6 +24,14 @@ from guanxi.sales.models.quotes import (
 )
 from guanxi.sales.models.visits import VisitCheckIn, VisitOutcome
 from guanxi.sales.models.web_to_lead import WebToLeadSettings
+from guanxi.sales.models.routing import (
+    AssignmentPointer,
+    AssignmentRule,
+    LeadResponse,
+    LeadRoutingSettings,
+    ScoringRule,
+    SlaPolicy,
+)
 
 __all__ = [
     "DEFAULT_NAMES",
@@ -50,4 +58,12 @@ __all__ = [
     "VisitOutcome",
     "WebToLeadSettings",
     "display_name",
+]
+__all__ += [
+    "AssignmentPointer",
+    "AssignmentRule",
+    "LeadResponse",
+    "LeadRoutingSettings",
+    "ScoringRule",
+    "SlaPolicy",
 ]

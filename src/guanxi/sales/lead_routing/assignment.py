@@ -1,0 +1,175 @@
+"""Who gets a lead: the first matching assignment rule whose target has someone who may
+take it, else the workspace's fallback, else nobody (the lead waits unassigned).
+
+A team target skips members who are inactive (in the workspace or as a user) or whose role
+may not change leads. Round robin keeps one counter per team, raised atomically in SQL
+(``INSERT … ON CONFLICT DO UPDATE … RETURNING``), so two leads assigned at the same moment
+get consecutive turns. Least loaded picks the member with the fewest open leads (status
+new or working); ties go round robin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count
+
+from guanxi.platform.models import Membership, User
+from guanxi.platform.permissions import Scope, get_object_type
+from guanxi.sales.lead_routing.compiled import CompiledValues
+from guanxi.sales.lead_routing.config import (
+    CompiledAssignmentRule,
+    Method,
+    RoutingConfig,
+    Target,
+)
+from guanxi.sales.models import AssignmentPointer, Lead
+
+# A member's open work, for least-loaded assignment.
+LOAD_STATUSES = (Lead.Status.NEW, Lead.Status.WORKING)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    owner: User | None
+    team_id: int | None
+    rule: CompiledAssignmentRule | None  # None: the fallback, or nothing matched
+    method: str
+    fallback: bool = False
+
+    @property
+    def rule_name(self) -> str:
+        return self.rule.name if self.rule else ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A member who may take leads, as routing reads them: ids and names, no model rows."""
+
+    membership_id: int
+    user_id: int
+    username: str
+    team_id: int | None
+
+    def user(self) -> User:
+        # a reference to the user row for foreign keys (owner, notification recipient)
+        return User(pk=self.user_id, username=self.username)
+
+
+def role_may_own_leads(role_key: str, is_system: bool, permissions: dict | None) -> bool:
+    """Whether a role may work leads (change them at any scope)."""
+    try:
+        object_type = get_object_type(Lead.object_type)
+    except KeyError:  # the lead's object type is not registered: nobody is kept out
+        return True
+    grants = dict.fromkeys(object_type.actions, Scope.NONE.value)
+    if is_system:
+        grants.update(object_type.default_grants(role_key))
+    grants.update((permissions or {}).get(Lead.object_type) or {})
+    return grants.get("change", Scope.NONE.value) != Scope.NONE.value
+
+
+def may_own_leads(membership: Membership) -> bool:
+    role = membership.role
+    return role_may_own_leads(role.key, role.is_system, role.permissions)
+
+
+def _members_query(**filters: Any) -> CompiledValues:
+    def build(workspace_id: int, value: int) -> Any:
+        return (
+            Membership.objects.for_workspace(workspace_id)
+            .filter(is_active=True, user__is_active=True, **{filters["by"]: value})
+            .order_by("id")
+            .values_list("id", "user_id", "user__username", "team_id", "role__key",
+                         "role__is_system", "role__permissions")
+        )  # fmt: skip
+
+    return CompiledValues(build)
+
+
+_MEMBERS = {"team": _members_query(by="team_id"), "user": _members_query(by="user_id")}
+
+
+def _members(workspace_id: int, exclude: Collection[int], *, by: str, value: int) -> list:
+    """Active members (in the workspace and as users) whose role may work leads, in a
+    fixed order (membership id): one query, plain values."""
+    return [
+        Candidate(pk, user_id, username, team_id)
+        for pk, user_id, username, team_id, key, is_system, permissions in _MEMBERS[by].rows(
+            workspace_id, value
+        )
+        if user_id not in exclude and role_may_own_leads(key, is_system, permissions)
+    ]
+
+
+def next_turn(workspace_id: int, team_id: int) -> int:
+    """The team's next round-robin turn (1, 2, 3…), raised atomically in one statement."""
+    table = connection.ops.quote_name(AssignmentPointer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (workspace_id, team_id, counter) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (workspace_id, team_id) DO UPDATE SET counter = {table}.counter + 1 "
+            "RETURNING counter",
+            [workspace_id, team_id],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _pick(workspace_id: int, team_id: int, members: Sequence[Candidate], method: str) -> Candidate:
+    if method == Method.LEAST_LOADED and len(members) > 1:
+        loads = dict(
+            Lead.objects.for_workspace(workspace_id)
+            .filter(owner_id__in=[m.user_id for m in members], status__in=LOAD_STATUSES)
+            .values("owner_id")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list("owner_id", "n")
+        )
+        lowest = min(loads.get(m.user_id, 0) for m in members)
+        members = [m for m in members if loads.get(m.user_id, 0) == lowest]
+        if len(members) == 1:
+            return members[0]
+    if len(members) == 1:
+        return members[0]
+    return members[(next_turn(workspace_id, team_id) - 1) % len(members)]
+
+
+def resolve(
+    workspace_id: int, target: Target, exclude: Collection[int] = ()
+) -> tuple[User | None, int | None] | None:
+    """(owner, team id) the target gives now, or None when nobody in it may take the lead
+    (the next rule is tried). A queue gives the team and no owner."""
+    if target.method == Method.USER:
+        if target.user_id is None or target.user_id in exclude:
+            return None
+        members = _members(workspace_id, exclude, by="user", value=target.user_id)
+        return (members[0].user(), members[0].team_id) if members else None
+    if target.team_id is None:
+        return None
+    if target.method == Method.QUEUE:
+        return None, target.team_id
+    members = _members(workspace_id, exclude, by="team", value=target.team_id)
+    if not members:
+        return None
+    chosen = _pick(workspace_id, target.team_id, members, target.method)
+    return chosen.user(), target.team_id
+
+
+def choose(
+    config: RoutingConfig, lead: Lead, *, score: int, exclude: Collection[int] = ()
+) -> Assignment:
+    """The first rule that matches and has someone to take the lead; else the fallback."""
+    for rule in config.assignment:
+        if not rule.matches(lead, score):
+            continue
+        found = resolve(config.workspace_id, rule.target, exclude)
+        if found is not None:
+            return Assignment(found[0], found[1], rule, rule.target.method)
+    if config.fallback is not None:
+        found = resolve(config.workspace_id, config.fallback, exclude)
+        if found is not None:
+            return Assignment(found[0], found[1], None, config.fallback.method, fallback=True)
+    return Assignment(None, None, None, "", fallback=True)

@@ -1,0 +1,26 @@
+"""What lead routing does when the sales signals fire. Thin: each receiver calls one
+service. Connected in ``SalesConfig.ready``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guanxi.sales.lead_routing import services
+from guanxi.sales.models import Lead
+
+
+def on_lead_created(sender: Any, *, lead: Lead, actor: Any = None, **kwargs: Any) -> None:
+    """Score, assign and set the follow-up time, inside the creating transaction."""
+    services.route_new_lead(lead=lead, actor=actor)
+
+
+def on_lead_first_touched(sender: Any, *, lead: Lead, actor: Any = None, **kwargs: Any) -> None:
+    """Record the response time; the SLA sweep skips touched leads by itself."""
+    services.record_first_touch(lead=lead)
+
+
+def connect() -> None:
+    from guanxi.sales.signals import lead_created, lead_first_touched
+
+    lead_created.connect(on_lead_created, dispatch_uid="lead_routing.created")
+    lead_first_touched.connect(on_lead_first_touched, dispatch_uid="lead_routing.first_touched")
