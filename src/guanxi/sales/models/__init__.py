@@ -14,6 +14,7 @@ from guanxi.sales.models.pipelines import (
     StageChange,
     display_name,
 )
+from guanxi.sales.models.roles import OpportunityContactRole
 
 __all__ = [
     "DEFAULT_NAMES",
@@ -22,6 +23,7 @@ __all__ = [
     "STAGE_KEY_VALIDATOR",
     "Lead",
     "Opportunity",
+    "OpportunityContactRole",
     "Order",
     "OrderLine",
     "Pipeline",
