@@ -48,8 +48,12 @@ def deals(workspace, rep, account):
     ):  # fmt: skip
         made.append(
             services.create_opportunity(
-                workspace=workspace, by=rep.user, name=f"光纤采购 {index}", account=account,
-                amount=amount, stage=stage(workspace, key),
+                workspace=workspace,
+                by=rep.user,
+                name=f"光纤采购 {index}",
+                account=account,
+                amount=amount,
+                stage=stage(workspace, key),
                 expected_close_date=timezone.localdate() + timedelta(days=index),
             )  # fmt: skip
         )
@@ -183,7 +187,10 @@ def test_reopening_a_won_deal_needs_the_right_and_a_reason(workspace, team, mana
     assert done.status_code == 200
     won.refresh_from_db()
     assert won.stage == negotiation
-    assert StageChange.objects.for_workspace(workspace).filter(opportunity=won).latest("id").reason == "客户撤单"
+    assert (
+        StageChange.objects.for_workspace(workspace).filter(opportunity=won).latest("id").reason
+        == "客户撤单"
+    )
 
 
 def test_move_without_javascript_redirects_to_the_board(workspace, rep, deals):
@@ -232,9 +239,7 @@ def test_list_filters(workspace, rep, deals):
     assert names(client.get("/opportunities/?status=won").content.decode()) == {"光纤采购 4"}
     assert len(names(client.get("/opportunities/?status=open").content.decode())) == 4
     proposal = stage(workspace, "proposal").public_id
-    assert names(client.get(f"/opportunities/?stage={proposal}").content.decode()) == {
-        "光纤采购 3"
-    }
+    assert names(client.get(f"/opportunities/?stage={proposal}").content.decode()) == {"光纤采购 3"}
     today = timezone.localdate()
     ranged = client.get(
         f"/opportunities/?close_after={today + timedelta(days=1)}"
