@@ -55,7 +55,7 @@ def deals(workspace, rep, account):
                 amount=amount,
                 stage=stage(workspace, key),
                 expected_close_date=timezone.localdate() + timedelta(days=index),
-            )  # fmt: skip
+            )
         )
     return made
 

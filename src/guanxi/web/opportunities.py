@@ -16,9 +16,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -37,6 +41,8 @@ from guanxi.sales.permissions import REOPEN
 from guanxi.timeline import selectors as timeline_selectors
 from guanxi.web.common import is_htmx, may, membership_of, query_date, visible_or_404
 from guanxi.web.forms import ServiceErrorsMixin
+from guanxi.web.templatetags.guanxi import person
+from guanxi.web.templatetags.opportunities import money
 
 LIST_PAGE = 50
 EXPORT_LIMIT = 50_000
@@ -95,6 +101,7 @@ def _owner_menu(membership: Membership) -> list[Membership]:
         Membership.objects.for_workspace(membership.workspace_id)
         .filter(is_active=True)
         .select_related("user")
+        .only("user__username", "user__first_name", "user__last_name", "workspace_id")
         .order_by("user__username")
     )
     scope = membership.scope_for(Opportunity.object_type, "view")
@@ -145,6 +152,33 @@ def _query(request: HttpRequest, *drop: str) -> str:
     return query.urlencode()
 
 
+def _prepare_cards(request: HttpRequest, cards: list[Opportunity], stages: list[Stage],
+                   stage: Stage) -> str:  # fmt: skip
+    """Give each card its links and texts, and return the "Move to…" options of the column
+    (the same for every card in it): a board shows up to 50 cards a column, and rendering
+    them is most of the page's time, so the template only prints what is prepared here."""
+    pattern = reverse("web:opportunity_detail", args=["opp_" + "0" * 26])
+    for card in cards:
+        card.url = pattern.replace("opp_" + "0" * 26, card.public_id)
+        card.move_url = f"{card.url}move/"
+        card.amount_text = f"{money(card.amount)} {card.currency}"
+        close = date_format(card.expected_close_date, "SHORT_DATE_FORMAT") if (
+            card.expected_close_date) else ""  # fmt: skip
+        card.meta_text = f"{close} · {person(card.owner)}" if close else person(card.owner)
+        card.move_label = _("Move %(name)s to") % {"name": card.name}
+    return format_html_join(
+        "", '<option value="{}"{}>{}</option>',
+        ((s.public_id, mark_safe(" selected") if s.pk == stage.pk else "", s.display_name)
+         for s in stages),
+    )  # fmt: skip
+
+
+def _csrf_input(request: HttpRequest) -> str:
+    return format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
+    )
+
+
 # --- the board --------------------------------------------------------------------------------
 def _board_context(request: HttpRequest, membership: Membership, query: QueryDict) -> dict:
     pipelines = _pipelines(membership)
@@ -155,12 +189,13 @@ def _board_context(request: HttpRequest, membership: Membership, query: QueryDic
     finally:
         request.GET = request_get
     stages = list(pipeline.stages.all())
-    rows = board.apply_filters(
-        selectors.opportunities(user=membership), membership, filters, timezone.localdate()
-    )
+    visible = board.with_scope_ids(selectors.opportunities(user=membership), membership)
+    rows = board.apply_filters(visible, membership, filters, timezone.localdate())
     currency = membership.workspace.currency
     columns = board.board_columns(queryset=rows, stages=stages, currency=currency)
     open_columns = [c for c in columns if not c.stage.is_closed]
+    for column in open_columns:
+        column.options = _prepare_cards(request, column.cards, stages, column.stage)
     closed_columns = [c for c in columns if c.stage.is_closed]
     query = query.copy()
     query["pipeline"] = pipeline.key
@@ -179,6 +214,7 @@ def _board_context(request: HttpRequest, membership: Membership, query: QueryDic
         "can_add": may(membership, "add", Opportunity),
         "can_reopen": membership.scope_for(Opportunity.object_type, REOPEN) != Scope.NONE,
         "user_id": membership.user_id,
+        "csrf_input": _csrf_input(request),
     }
 
 
@@ -207,9 +243,8 @@ def board_column(request: HttpRequest, stage_id: str) -> HttpResponse:
     if stage is None or stage.is_closed:
         raise Http404
     filters, _shown = _filters(request, membership)
-    rows = board.apply_filters(
-        selectors.opportunities(user=membership), membership, filters, timezone.localdate()
-    )
+    visible = board.with_scope_ids(selectors.opportunities(user=membership), membership)
+    rows = board.apply_filters(visible, membership, filters, timezone.localdate())
     try:
         cards, next_cursor = board.more_cards(rows, stage=stage, cursor=request.GET["cursor"])
     except (KeyError, GuanxiError) as exc:
@@ -219,11 +254,12 @@ def board_column(request: HttpRequest, stage_id: str) -> HttpResponse:
         .filter(pipeline_id=stage.pipeline_id)
         .order_by("position", "id")
     )
+    column = {"stage": stage, "options": _prepare_cards(request, cards, stages, stage)}
     return render(
         request,
         "web/opportunities/_cards.html",
-        {"cards": cards, "next_cursor": next_cursor, "column": {"stage": stage},
-         "stages": stages, "query": _query(request), "user_id": membership.user_id},
+        {"cards": cards, "next_cursor": next_cursor, "column": column,
+         "query": _query(request), "csrf_input": _csrf_input(request)},
     )  # fmt: skip
 
 
