@@ -214,6 +214,12 @@ class Opportunity(WorkspaceModel):
                 condition=models.Q(deleted_at__isnull=True),
                 name="opportunity_ws_updated",
             ),
+            # the list sorted by amount (biggest deals first)
+            models.Index(
+                fields=["workspace", "-amount", "-id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="opportunity_ws_amount",
+            ),
         ]
 
     def __str__(self) -> str:
