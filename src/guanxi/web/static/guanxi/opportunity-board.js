@@ -55,6 +55,11 @@
   });
   document.addEventListener("htmx:afterSwap", function () {
     var dialog = document.querySelector("#gx-dialog dialog[open]");
+    if (dialog && dialog.showModal && !dialog.matches(":modal")) {
+      // shown as a modal: above the board, focus kept inside, Escape closes it
+      dialog.close();
+      dialog.showModal();
+    }
     if (dialog) {
       var field = dialog.querySelector("textarea, input:not([type=hidden])");
       if (field) field.focus();
