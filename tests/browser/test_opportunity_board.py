@@ -34,7 +34,7 @@ def world():
             account=account,
             amount=amount,
             stage=stages[key],
-        )  # fmt: skip
+        )
         for name, amount, key in [
             ("光纤采购", 2000, "qualification"),
             ("交换机升级", 1000, "qualification"),
