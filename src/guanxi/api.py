@@ -51,3 +51,6 @@ api.add_router("/", leads_router)
 api.add_router("/", catalogue_router)
 api.add_router("/", quotes_router)
 api.add_router("/", lead_routing_router)
+from guanxi.sales.contact_roles_api import router as contact_roles_router  # noqa: E402
+
+api.add_router("/", contact_roles_router)

@@ -132,6 +132,29 @@ def _assignment_rule_for(owner: Membership):
         workspace=owner.workspace, by=owner.user, name=f"Rule of {owner.user}", method="user",
         user=owner.user,
     )  # fmt: skip
+# Contact roles of a deal: their scopes reach through the deal's owner and team.
+def _deal_with_role(owner: Membership):
+    from guanxi.sales import contact_roles
+
+    deal = _opportunity_for(owner)
+    contact = customers.create_contact(
+        workspace=owner.workspace, by=owner.user, family_name="张", given_name="伟",
+        account=deal.account,
+    )  # fmt: skip
+    role, _created = contact_roles.set_contact_role(
+        opportunity=deal, contact=contact, role="decision_maker", by=owner.user
+    )
+    return role
+
+
+def _add_contact_role(api):
+    account = api.post("/accounts", {"name": "Role Co"})
+    account_id = account.json()["id"] if account.status_code == 201 else "acc_none"
+    deal = api.post("/opportunities", {"name": "Role deal", "account_id": account_id})
+    deal_id = deal.json()["id"] if deal.status_code == 201 else "opp_none"
+    contact = api.post("/contacts", {"family_name": "李", "given_name": "娜"})
+    contact_id = contact.json()["id"] if contact.status_code == 201 else "con_none"
+    return api.post(f"/opportunities/{deal_id}/contact-roles", {"contact_id": contact_id})
 
 
 register(
@@ -305,5 +328,16 @@ register(
                 "points": 20,
             },
         ),
+        object_type="sales.opportunitycontactrole",
+        make_record=_deal_with_role,
+        calls={
+            "view": lambda api, r: api.get(
+                f"/opportunities/{r.opportunity.public_id}/contact-roles"
+            ),
+            "delete": lambda api, r: api.delete(
+                f"/opportunities/{r.opportunity.public_id}/contact-roles/{r.public_id}"
+            ),
+        },
+        add=_add_contact_role,
     )
 )

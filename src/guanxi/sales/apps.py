@@ -40,3 +40,18 @@ class SalesConfig(AppConfig):
         from guanxi.sales.lead_routing import receivers as lead_routing_receivers
 
         lead_routing_receivers.connect()
+        # a merged contact's roles in deals go to the survivor (retired where it has one)
+        from guanxi.sales.contact_roles import move_roles, roles_back
+
+        register_merge_participant("opportunity_contact_roles", move_roles, roles_back)
+        # the customer record pages show the opportunities panel too: a link to each deal
+        # and "New opportunity"
+        register_panel(
+            Panel(
+                "opportunities",
+                _("Opportunities"),
+                30,
+                open_opportunities_panel,
+                template="web/sales/_opportunities_panel.html",
+            )
+        )

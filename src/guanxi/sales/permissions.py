@@ -160,6 +160,18 @@ register_object_type(
             },
             "sales_rep": {"view": TEAM, "add": OWN, "change": OWN, "delete": OWN, "send": OWN},
             "dealer_user": {"view": TEAM, "add": OWN, "change": OWN, "send": OWN},
+# Contact roles of a deal (who decides, who buys, who evaluates) are read and changed by whoever
+# may read and change the deal: the same scopes, applied through the opportunity's owner and
+# team. "add" and "delete" are the deal's "change".
+register_object_type(
+    ObjectType(
+        key="sales.opportunitycontactrole",
+        label=_("Opportunity contact role"),
+        actions=("view", "add", "delete"),
+        defaults={
+            "sales_manager": {"view": SUBTREE, "add": SUBTREE, "delete": SUBTREE},
+            "sales_rep": {"view": TEAM, "add": OWN, "delete": OWN},
+            "dealer_user": {"view": TEAM, "add": OWN, "delete": OWN},
             "marketer": {"view": ALL},
             "service_manager": {"view": ALL},
             "analyst": {"view": ALL},

@@ -313,5 +313,42 @@ urlpatterns += [
         rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/move/$",
         lead_rules.rule_move,
         name="settings_lead_rule_move",
+# opportunities: the board, the list, the record page (guanxi.web.opportunities)
+from guanxi.web import opportunities  # noqa: E402
+
+OPP = r"(?P<public_id>opp_[0-9a-z]{26})"
+urlpatterns += [
+    path("opportunities/", opportunities.opportunity_list, name="opportunity_list"),
+    path("opportunities/board/", opportunities.opportunity_board, name="opportunity_board"),
+    re_path(
+        r"^opportunities/board/columns/(?P<stage_id>sstg_[0-9a-z]{26})/$",
+        opportunities.board_column,
+        name="opportunity_board_column",
+    ),
+    path("opportunities/export/", opportunities.opportunity_export, name="opportunity_export"),
+    path("opportunities/new/", opportunities.opportunity_new, name="opportunity_new"),
+    path(
+        "opportunities/new/accounts/",
+        opportunities.account_choices,
+        name="opportunity_account_choices",
+    ),
+    re_path(
+        rf"^opportunities/{OPP}/$", opportunities.opportunity_detail, name="opportunity_detail"
+    ),
+    re_path(
+        rf"^opportunities/{OPP}/edit/$", opportunities.opportunity_edit, name="opportunity_edit"
+    ),
+    re_path(
+        rf"^opportunities/{OPP}/move/$", opportunities.opportunity_move, name="opportunity_move"
+    ),
+    re_path(
+        rf"^opportunities/{OPP}/contact-roles/$",
+        opportunities.contact_role_add,
+        name="opportunity_contact_role_add",
+    ),
+    re_path(
+        rf"^opportunities/{OPP}/contact-roles/(?P<role_id>ocr_[0-9a-z]{{26}})/remove/$",
+        opportunities.contact_role_remove,
+        name="opportunity_contact_role_remove",
     ),
 ]

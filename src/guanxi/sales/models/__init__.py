@@ -32,6 +32,7 @@ from guanxi.sales.models.routing import (
     ScoringRule,
     SlaPolicy,
 )
+from guanxi.sales.models.roles import OpportunityContactRole
 
 __all__ = [
     "DEFAULT_NAMES",
@@ -43,6 +44,7 @@ __all__ = [
     "Lead",
     "Opportunity",
     "OpportunityLine",
+    "OpportunityContactRole",
     "Order",
     "OrderLine",
     "Pipeline",

@@ -201,6 +201,25 @@ class Opportunity(WorkspaceModel):
         indexes = [
             models.Index(fields=["workspace", "-created_at", "-id"], name="opportunity_ws_created"),
             models.Index(fields=["workspace", "owner", "id"], name="opportunity_ws_owner"),
+            # the board: a column's cards biggest first, and (index-only) its totals
+            models.Index(
+                fields=["workspace", "stage", "-amount", "-id"],
+                include=["probability", "currency", "owner", "team", "expected_close_date"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="opportunity_board",
+            ),
+            # the list's default order: recently updated first
+            models.Index(
+                fields=["workspace", "-updated_at", "-id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="opportunity_ws_updated",
+            ),
+            # the list sorted by amount (biggest deals first)
+            models.Index(
+                fields=["workspace", "-amount", "-id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="opportunity_ws_amount",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,292 @@
+"""Reads behind the opportunity pages: the board's columns (cards and totals) and the list's
+filters and sort orders. Visibility is applied first; every read is a fixed number of
+queries that stays fast with hundreds of thousands of deals (keyset pages, no OFFSET, totals
+from one grouped query over a covering index)."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import CharField, Count, DecimalField, F, Q, QuerySet, Sum, Value, Window
+from django.db.models.functions import Cast, Coalesce, RowNumber
+
+from guanxi.platform.apiframework import decode_cursor, encode_cursor
+from guanxi.platform.models import Membership
+from guanxi.platform.permissions import Scope
+from guanxi.sales.models import Opportunity, Pipeline, Stage
+
+CARDS_PER_COLUMN = 25
+MONEY_TIMES_PERCENT = DecimalField(max_digits=24, decimal_places=2)
+# biggest deals first: what a manager looks at first on a board
+CARD_ORDERING = ("-amount", "-id")
+CARD_FIELDS = (
+    "id", "public_id", "name", "amount", "currency", "probability", "expected_close_date",
+    "version", "stage_id", "pipeline_id", "owner_id", "team_id", "workspace_id",
+    "account__id", "account__public_id", "account__name", "owner__id", "owner__username",
+    "owner__first_name", "owner__last_name",
+)  # fmt: skip
+
+OWNER_CHOICES = ("", "me", "team", "reports")
+CLOSE_PERIODS = (
+    "", "overdue", "this_month", "next_month", "this_quarter", "next_quarter", "this_year",
+)  # fmt: skip
+
+
+# --- filters shared by the board and the list -------------------------------------------------
+def close_period(period: str, today: date) -> tuple[date | None, date | None]:
+    """The expected-close range of a named period, in the reader's calendar."""
+
+    def month_end(day: date) -> date:
+        return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+    def quarter_start(day: date) -> date:
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+    if period == "overdue":
+        return None, today - timedelta(days=1)
+    if period == "this_month":
+        return today.replace(day=1), month_end(today)
+    if period == "next_month":
+        start = month_end(today) + timedelta(days=1)
+        return start, month_end(start)
+    if period == "this_quarter":
+        start = quarter_start(today)
+        return start, month_end(date(start.year, start.month + 2, 1))
+    if period == "next_quarter":
+        start = month_end(date(quarter_start(today).year, quarter_start(today).month + 2, 1))
+        start += timedelta(days=1)
+        return start, month_end(date(start.year, start.month + 2, 1))
+    if period == "this_year":
+        return date(today.year, 1, 1), date(today.year, 12, 31)
+    return None, None
+
+
+def owner_filter(membership: Membership, owner: str, owner_user_id: int | None) -> Q | None:
+    """Whose deals: mine, my team's, my reports' (everyone under me in the manager tree), one
+    person's — always within what the caller may see."""
+    if owner == "me":
+        return Q(owner_id=membership.user_id)
+    if owner == "team":
+        if membership.team_id is None:
+            return Q(owner_id=membership.user_id)
+        return Q(team_id=membership.team_id)
+    if owner == "reports":
+        members = Membership.objects.for_workspace(membership.workspace_id).filter(
+            path__startswith=membership.path
+        )
+        return Q(owner_id__in=members.values("user_id"))
+    if owner_user_id is not None:
+        return Q(owner_id=owner_user_id)
+    return None
+
+
+@dataclass
+class Filters:
+    """What a board or list is narrowed to; every field comes from the query string."""
+
+    owner: str = ""  # "", me, team, reports, or a username
+    owner_user_id: int | None = None  # the username resolved
+    close: str = ""  # a CLOSE_PERIODS name
+    close_after: date | None = None
+    close_before: date | None = None
+    q: str = ""
+    stage_ids: list[int] | None = None  # None: every stage
+    pipeline_id: int | None = None
+
+
+def apply_filters(
+    queryset: QuerySet[Opportunity], membership: Membership, filters: Filters, today: date
+) -> QuerySet[Opportunity]:
+    condition = owner_filter(membership, filters.owner, filters.owner_user_id)
+    if condition is not None:
+        queryset = queryset.filter(condition)
+    elif filters.owner and filters.owner_user_id is None:
+        return queryset.none()  # a username nobody has
+    after, before = close_period(filters.close, today)
+    after = filters.close_after or after
+    before = filters.close_before or before
+    if after:
+        queryset = queryset.filter(expected_close_date__gte=after)
+    if before:
+        queryset = queryset.filter(expected_close_date__lte=before)
+    if filters.q:
+        queryset = queryset.filter(name__icontains=filters.q)
+    if filters.stage_ids is not None:
+        # stage ids rather than a join on the stage: the indexes lead with them
+        queryset = queryset.filter(stage_id__in=filters.stage_ids)
+    elif filters.pipeline_id is not None:
+        queryset = queryset.filter(pipeline_id=filters.pipeline_id)
+    return queryset
+
+
+def with_scope_ids(queryset: QuerySet[Opportunity], membership: Membership) -> QuerySet:
+    """``queryset`` (already ``visible_to``) with its team or subtree condition said again
+    with the members' ids spelled out. The set of rows is the same; the planner can then
+    use the owner and team indexes (an ``IN (subquery)`` inside an ``OR`` makes PostgreSQL
+    read every deal of the workspace), which is what keeps a rep's or a manager's board
+    totals fast with hundreds of thousands of deals."""
+    scope = membership.scope_for(Opportunity.object_type, "view")
+    members = Membership.objects.for_workspace(membership.workspace_id)
+    if scope == Scope.TEAM and membership.team_id is not None:
+        ids = {membership.user_id, *members.filter(team_id=membership.team_id)
+               .values_list("user_id", flat=True)}  # fmt: skip
+        return queryset.filter(Q(owner_id__in=sorted(ids)) | Q(team_id=membership.team_id))
+    if scope == Scope.SUBTREE:
+        ids = {membership.user_id, *members.filter(path__startswith=membership.path)
+               .values_list("user_id", flat=True)}  # fmt: skip
+        return queryset.filter(owner_id__in=sorted(ids))
+    return queryset
+
+
+# --- the board --------------------------------------------------------------------------------
+@dataclass
+class Column:
+    stage: Stage
+    cards: list[Opportunity] = field(default_factory=list)
+    next_cursor: str | None = None
+    count: int = 0
+    total: Decimal = Decimal(0)  # in the workspace's currency
+    weighted: Decimal = Decimal(0)  # amount × probability, in the workspace's currency
+    # deals in other currencies are counted, and their sums shown apart, never converted
+    other: dict[str, Decimal] = field(default_factory=dict)
+
+
+def pipeline_stages(pipeline: Pipeline) -> list[Stage]:
+    return list(
+        Stage.objects.for_workspace(pipeline.workspace_id)
+        .filter(pipeline=pipeline)
+        .order_by("position", "id")
+    )
+
+
+def board_columns(
+    *, queryset: QuerySet[Opportunity], stages: list[Stage], currency: str
+) -> list[Column]:
+    """The columns of a board: every stage with its count and totals; open stages with their
+    first cards. Two queries whatever the number of stages or deals."""
+    columns = {stage.pk: Column(stage=stage) for stage in stages}
+    scoped = queryset.filter(stage_id__in=list(columns))
+    totals = (
+        scoped.order_by()
+        .values("stage_id", "currency")
+        .annotate(
+            n=Count("id"),
+            total=Sum("amount"),
+            weighted=Sum(F("amount") * F("probability"), output_field=MONEY_TIMES_PERCENT),
+        )
+    )
+    for row in totals:
+        column = columns[row["stage_id"]]
+        column.count += row["n"]
+        if row["currency"] == currency:
+            column.total += Decimal(str(row["total"] or 0))
+            column.weighted += Decimal(str(row["weighted"] or 0)) / 100
+        else:
+            column.other[row["currency"]] = Decimal(str(row["total"] or 0))
+    open_ids = [stage.pk for stage in stages if not stage.is_closed]
+    for stage_id, cards in first_cards(scoped, open_ids).items():
+        column = columns[stage_id]
+        column.cards = cards[:CARDS_PER_COLUMN]
+        if len(cards) > CARDS_PER_COLUMN:
+            column.next_cursor = card_cursor(column.cards[-1])
+    return list(columns.values())
+
+
+def _cards(queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+    return queryset.select_related(None).select_related("account", "owner").only(*CARD_FIELDS)
+
+
+def first_cards(queryset: QuerySet[Opportunity], stage_ids: list[int]) -> dict[int, list]:
+    """The first ``CARDS_PER_COLUMN + 1`` cards of each stage, in one query: on PostgreSQL a
+    UNION ALL of one index-ordered LIMIT per stage; elsewhere a row number per stage."""
+    result: dict[int, list] = {stage_id: [] for stage_id in stage_ids}
+    if not stage_ids:
+        return result
+    limit = CARDS_PER_COLUMN + 1
+    if connection.vendor == "postgresql":
+        parts = [
+            _cards(queryset.filter(stage_id=stage_id)).order_by(*CARD_ORDERING)[:limit]
+            for stage_id in stage_ids
+        ]
+        rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    else:
+        number = Window(
+            RowNumber(),
+            partition_by=F("stage_id"),
+            order_by=[F("amount").desc(), F("id").desc()],
+        )
+        rows = (
+            _cards(queryset.filter(stage_id__in=stage_ids))
+            .annotate(row_number=number)
+            .filter(row_number__lte=limit)
+        )
+    for row in rows:
+        result[row.stage_id].append(row)
+    for cards in result.values():
+        cards.sort(key=lambda card: (card.amount, card.pk), reverse=True)
+    return result
+
+
+def card_cursor(card: Opportunity) -> str:
+    return encode_cursor([card.amount, card.pk])
+
+
+def more_cards(
+    queryset: QuerySet[Opportunity], *, stage: Stage, cursor: str
+) -> tuple[list[Opportunity], str | None]:
+    """The next cards of one column after ``cursor`` (keyset, one query)."""
+    amount, pk = decode_cursor(cursor, width=2)
+    rows = list(
+        _cards(queryset.filter(stage_id=stage.pk))
+        .filter(Q(amount__lt=amount) | Q(amount=amount, id__lt=pk), amount__lte=amount)
+        .order_by(*CARD_ORDERING)[: CARDS_PER_COLUMN + 1]
+    )
+    if len(rows) > CARDS_PER_COLUMN:
+        rows = rows[:CARDS_PER_COLUMN]
+        return rows, card_cursor(rows[-1])
+    return rows, None
+
+
+# --- the list ---------------------------------------------------------------------------------
+# sort key -> (annotations, ordering ending in a unique field). Nullable columns sort by a
+# non-null stand-in so that the keyset compares values, never NULLs.
+FAR_FUTURE = "9999-12-31"
+LIST_SORTS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "name": ({}, ("name", "id")),
+    "-name": ({}, ("-name", "-id")),
+    "account": ({}, ("account__sort_key", "id")),
+    "-account": ({}, ("-account__sort_key", "-id")),
+    "stage": ({}, ("stage__position", "id")),
+    "-stage": ({}, ("-stage__position", "-id")),
+    "amount": ({}, ("amount", "id")),
+    "-amount": ({}, ("-amount", "-id")),
+    "probability": ({}, ("probability", "id")),
+    "-probability": ({}, ("-probability", "-id")),
+    "close": (
+        {"close_key": Coalesce(Cast("expected_close_date", CharField()), Value(FAR_FUTURE))},
+        ("close_key", "id"),
+    ),
+    "-close": (
+        {"close_key": Coalesce(Cast("expected_close_date", CharField()), Value(FAR_FUTURE))},
+        ("-close_key", "-id"),
+    ),
+    "owner": ({"owner_key": Coalesce("owner__username", Value(""))}, ("owner_key", "id")),
+    "-owner": ({"owner_key": Coalesce("owner__username", Value(""))}, ("-owner_key", "-id")),
+    "updated": ({}, ("updated_at", "id")),
+    "-updated": ({}, ("-updated_at", "-id")),
+}
+DEFAULT_LIST_SORT = "-updated"
+
+
+def list_rows(queryset: QuerySet[Opportunity], sort: str) -> tuple[QuerySet, tuple[str, ...]]:
+    """The list's rows with what its sort order needs, and the keyset ordering."""
+    annotations, ordering = LIST_SORTS.get(sort, LIST_SORTS[DEFAULT_LIST_SORT])
+    rows = queryset.select_related("account", "stage", "owner")
+    if annotations:
+        rows = rows.annotate(**annotations)
+    return rows, ordering
