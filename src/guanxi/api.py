@@ -39,3 +39,6 @@ api.add_router("/", imports_router)
 api.add_router("/", timeline_router)
 api.add_router("/", sales_router)
 api.add_router("/", orders_router)
+from guanxi.sales.forecasts_api import router as forecasts_router  # noqa: E402
+
+api.add_router("/", forecasts_router)

@@ -29,3 +29,13 @@ __all__ = [
     "StageChange",
     "display_name",
 ]
+
+# forecasts and targets
+from guanxi.sales.models.forecasts import (
+    ForecastAdjustment,
+    ForecastSnapshot,
+    ForecastSnapshotLine,
+    Target,
+)
+
+__all__ += ["ForecastAdjustment", "ForecastSnapshot", "ForecastSnapshotLine", "Target"]
