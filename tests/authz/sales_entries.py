@@ -110,3 +110,52 @@ register(
         add=_add_order,
     )
 )
+
+
+# --- forecasts and targets --------------------------------------------------------------------
+def _forecast_of(owner: Membership):
+    """A forecast is a person's numbers: the record is the member whose forecast it is."""
+    return owner
+
+
+register(
+    MatrixEntry(
+        object_type="sales.forecast",
+        make_record=_forecast_of,
+        calls={
+            "view": lambda api, m: api.get("/forecasts", period="2026-Q4", user_id=m.public_id),
+            "adjust": lambda api, m: api.post(
+                "/forecasts/adjustments",
+                {"period": "2026-Q4", "user_id": m.public_id, "category": "commit", "amount": 1},
+            ),
+        },
+        success={"adjust": 201},
+    )
+)
+
+
+def _target_for(owner: Membership):
+    from guanxi.sales.models import Target
+
+    target = Target(workspace=owner.workspace, user=owner.user, period="2026-Q4", amount=100,
+                    currency="CNY")  # fmt: skip
+    target.save()
+    return target
+
+
+register(
+    MatrixEntry(
+        object_type="sales.target",
+        make_record=_target_for,
+        calls={
+            "view": lambda api, t: api.get(f"/targets/{t.public_id}"),
+            "change": lambda api, t: api.patch(
+                f"/targets/{t.public_id}", {"amount": "120", "version": t.version}
+            ),
+            "delete": lambda api, t: api.delete(f"/targets/{t.public_id}"),
+        },
+        add=lambda api: api.post(
+            "/targets", {"period": "2026-Q4", "user_id": "actor", "amount": "100"}
+        ),
+    )
+)
