@@ -42,3 +42,6 @@ api.add_router("/", orders_router)
 from guanxi.sales.forecasts_api import router as forecasts_router  # noqa: E402
 
 api.add_router("/", forecasts_router)
+from guanxi.sales.metrics_api import router as metrics_router  # noqa: E402
+
+api.add_router("/", metrics_router)

@@ -565,6 +565,7 @@ def take_snapshot(
     one bulk insert). Roll-ups are recomputed from the lines when read."""
     snapshot = ForecastSnapshot(
         workspace=workspace, period=period.key, kind=kind, currency=workspace.currency,
+        taken_at=timezone.now(),
         created_by=by, updated_by=by,
     )  # fmt: skip
     snapshot.save()
