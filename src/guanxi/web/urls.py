@@ -230,3 +230,23 @@ urlpatterns = [
     ),
     re_path(rf"^{KIND}/{ID}/log/$", customers.log_interaction, name="log_interaction"),
 ]
+
+# forecasts and the sales dashboard
+from guanxi.web import sales_dashboards  # noqa: E402
+
+urlpatterns += [
+    path("forecasts/", sales_dashboards.forecast_page, name="forecasts"),
+    path("forecasts/rows/", sales_dashboards.forecast_rows, name="forecast_rows"),
+    path("forecasts/adjust/", sales_dashboards.forecast_adjust, name="forecast_adjust"),
+    path("dashboards/sales/", sales_dashboards.sales_dashboard, name="sales_dashboard"),
+    re_path(
+        r"^dashboards/sales/(?P<key>[a-z0-9_]+)/$",
+        sales_dashboards.dashboard_metric,
+        name="dashboard_metric",
+    ),
+    re_path(
+        r"^dashboards/sales/(?P<key>[a-z0-9_]+)/export/$",
+        sales_dashboards.dashboard_export,
+        name="dashboard_export",
+    ),
+]
