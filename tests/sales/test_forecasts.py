@@ -249,3 +249,24 @@ def test_forecast_queries_do_not_grow_with_the_tree(org, api, django_assert_max_
         body = boss.get("/forecasts", period=Q4).json()
     assert Decimal(body["totals"]["commit"]) == 125
     assert Opportunity.objects.for_workspace(org.workspace).count() > 20
+
+
+def test_weekly_snapshots_command(org):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("forecast_snapshots", "--workspace", org.workspace.slug, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4  # this and next month, this and next quarter
+    out = StringIO()
+    call_command("forecast_snapshots", "--period", Q4, stdout=out)
+    assert out.getvalue().startswith(f"{org.workspace.slug} 2026-Q4 fsnap_")
+    assert out.getvalue().rstrip().endswith("5 lines")
+
+
+def test_weekly_snapshots_task(org):
+    from guanxi.sales.tasks import take_weekly_forecast_snapshots
+
+    assert take_weekly_forecast_snapshots.call() == 4
