@@ -122,3 +122,13 @@ def test_custom_ranges_and_bad_filters(org):
 def test_nav_links(org):
     page = browser(org.rep_a).get("/").content.decode()
     assert 'href="/forecasts/"' in page and 'href="/dashboards/sales/"' in page
+
+
+def test_junk_in_the_htmx_requests(org):
+    client = browser(org.boss)
+    rows = client.get(f"/forecasts/rows/?period=2026-Q4&user={org.mid.public_id}&level=x",
+                      headers=HTMX)  # fmt: skip
+    assert rows.status_code == 200 and "gx-level-1" in rows.content.decode()
+    bad = client.post("/forecasts/adjust/", {"period": "someday", "user": org.mid.public_id,
+                                             "category": "commit", "amount": "1"}, headers=HTMX)  # fmt: skip
+    assert bad.status_code == 422 and "period" in bad.content.decode()

@@ -176,7 +176,8 @@ def forecast_rows(request: HttpRequest) -> HttpResponse:
         raise Http404(str(exc)) from exc
     except GuanxiError as exc:
         return HttpResponse(str(exc), status=exc.status)
-    level = min(int(request.GET.get("level") or 1), 12)
+    level = request.GET.get("level", "")
+    level = min(int(level), 12) if level.isdigit() else 1
     return render(
         request,
         "web/sales_dashboards/_forecast_rows.html",
@@ -212,7 +213,10 @@ def forecast_adjust(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(str(exc)) from exc
     except GuanxiError as exc:
         error = str(exc)
-        period = _chosen_period(request, membership, allow_range=False)
+        try:
+            period = _chosen_period(request, membership, allow_range=False)
+        except GuanxiError:
+            period = forecasts.period_containing(_today(membership), "quarter")
     context = _forecast_context(request, membership, period)
     response = render(
         request, "web/sales_dashboards/_forecast_table.html", {**context, "error": error}
