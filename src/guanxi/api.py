@@ -54,3 +54,9 @@ api.add_router("/", lead_routing_router)
 from guanxi.sales.contact_roles_api import router as contact_roles_router  # noqa: E402
 
 api.add_router("/", contact_roles_router)
+from guanxi.sales.forecasts_api import router as forecasts_router  # noqa: E402
+
+api.add_router("/", forecasts_router)
+from guanxi.sales.metrics_api import router as metrics_router  # noqa: E402
+
+api.add_router("/", metrics_router)

@@ -155,6 +155,10 @@ def _add_contact_role(api):
     contact = api.post("/contacts", {"family_name": "李", "given_name": "娜"})
     contact_id = contact.json()["id"] if contact.status_code == 201 else "con_none"
     return api.post(f"/opportunities/{deal_id}/contact-roles", {"contact_id": contact_id})
+# --- forecasts and targets --------------------------------------------------------------------
+def _forecast_of(owner: Membership):
+    """A forecast is a person's numbers: the record is the member whose forecast it is."""
+    return owner
 
 
 register(
@@ -167,6 +171,16 @@ register(
                 f"/visits/{v.public_id}/check-in", {"latitude": 31.23, "longitude": 121.47}
             ),
         },
+        object_type="sales.forecast",
+        make_record=_forecast_of,
+        calls={
+            "view": lambda api, m: api.get("/forecasts", period="2026-Q4", user_id=m.public_id),
+            "adjust": lambda api, m: api.post(
+                "/forecasts/adjustments",
+                {"period": "2026-Q4", "user_id": m.public_id, "category": "commit", "amount": 1},
+            ),
+        },
+        success={"adjust": 201},
     )
 )
 
@@ -183,6 +197,13 @@ def _lead_for(owner: Membership):
 
 def _add_lead(api):
     return api.post("/leads", {"name": "王芳", "phone": "13912345678"})
+def _target_for(owner: Membership):
+    from guanxi.sales.models import Target
+
+    target = Target(workspace=owner.workspace, user=owner.user, period="2026-Q4", amount=100,
+                    currency="CNY")  # fmt: skip
+    target.save()
+    return target
 
 
 register(
@@ -339,5 +360,17 @@ register(
             ),
         },
         add=_add_contact_role,
+        object_type="sales.target",
+        make_record=_target_for,
+        calls={
+            "view": lambda api, t: api.get(f"/targets/{t.public_id}"),
+            "change": lambda api, t: api.patch(
+                f"/targets/{t.public_id}", {"amount": "120", "version": t.version}
+            ),
+            "delete": lambda api, t: api.delete(f"/targets/{t.public_id}"),
+        },
+        add=lambda api: api.post(
+            "/targets", {"period": "2026-Q4", "user_id": "actor", "amount": "100"}
+        ),
     )
 )

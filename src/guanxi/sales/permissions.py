@@ -75,6 +75,19 @@ register_object_type(
         defaults={
             "sales_manager": {"view": SUBTREE, "add": OWN},
             "service_manager": {"view": ALL, "add": OWN},
+# Forecasts follow the manager tree: a rep sees their own numbers, a manager their subtree's
+# rolled up and adjusts them (REQUIREMENTS §2.1); adjustments are records of their own
+# (sales.forecast's rows), never a change of the rep's numbers.
+ADJUST = "adjust"
+register_object_type(
+    ObjectType(
+        key="sales.forecast",
+        label=_("Forecast"),
+        actions=("view", ADJUST),
+        defaults={
+            "sales_manager": {"view": SUBTREE, ADJUST: SUBTREE},
+            "sales_rep": {"view": OWN},
+            "dealer_user": {"view": OWN},
             "analyst": {"view": ALL},
         },
     )
@@ -100,6 +113,21 @@ register_object_type(
             "sales_rep": {"view": TEAM, "add": OWN, "change": OWN, CONVERT: OWN},
             "marketer": {"view": ALL, "add": ALL},
             "contact_center_agent": {"add": ALL},
+# Targets (quotas) are set from above: managers for their tree, administrators for all.
+register_object_type(
+    ObjectType(
+        key="sales.target",
+        label=_("Target"),
+        actions=("view", "add", "change", "delete"),
+        defaults={
+            "sales_manager": {
+                "view": SUBTREE,
+                "add": SUBTREE,
+                "change": SUBTREE,
+                "delete": SUBTREE,
+            },
+            "sales_rep": {"view": OWN},
+            "dealer_user": {"view": OWN},
             "analyst": {"view": ALL},
         },
     )

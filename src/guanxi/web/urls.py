@@ -350,5 +350,22 @@ urlpatterns += [
         rf"^opportunities/{OPP}/contact-roles/(?P<role_id>ocr_[0-9a-z]{{26}})/remove/$",
         opportunities.contact_role_remove,
         name="opportunity_contact_role_remove",
+# forecasts and the sales dashboard
+from guanxi.web import sales_dashboards  # noqa: E402
+
+urlpatterns += [
+    path("forecasts/", sales_dashboards.forecast_page, name="forecasts"),
+    path("forecasts/rows/", sales_dashboards.forecast_rows, name="forecast_rows"),
+    path("forecasts/adjust/", sales_dashboards.forecast_adjust, name="forecast_adjust"),
+    path("dashboards/sales/", sales_dashboards.sales_dashboard, name="sales_dashboard"),
+    re_path(
+        r"^dashboards/sales/(?P<key>[a-z0-9_]+)/$",
+        sales_dashboards.dashboard_metric,
+        name="dashboard_metric",
+    ),
+    re_path(
+        r"^dashboards/sales/(?P<key>[a-z0-9_]+)/export/$",
+        sales_dashboards.dashboard_export,
+        name="dashboard_export",
     ),
 ]

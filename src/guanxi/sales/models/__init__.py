@@ -69,3 +69,13 @@ __all__ += [
     "ScoringRule",
     "SlaPolicy",
 ]
+
+# forecasts and targets
+from guanxi.sales.models.forecasts import (
+    ForecastAdjustment,
+    ForecastSnapshot,
+    ForecastSnapshotLine,
+    Target,
+)
+
+__all__ += ["ForecastAdjustment", "ForecastSnapshot", "ForecastSnapshotLine", "Target"]
