@@ -11,9 +11,14 @@ from guanxi.platform.api import router as platform_router
 from guanxi.platform.apiframework import create_api
 from guanxi.sales.api import router as sales_router
 from guanxi.sales.catalogue_api import router as catalogue_router
+from guanxi.sales.contact_roles_api import router as contact_roles_router
+from guanxi.sales.forecasts_api import router as forecasts_router
 from guanxi.sales.lead_routing.api import router as lead_routing_router
+from guanxi.sales.leads_api import router as leads_router
+from guanxi.sales.metrics_api import router as metrics_router
 from guanxi.sales.orders_api import router as orders_router
 from guanxi.sales.quotes_api import router as quotes_router
+from guanxi.sales.visits_api import router as visits_router
 from guanxi.timeline.api import router as timeline_router
 
 api = create_api(
@@ -42,21 +47,11 @@ api.add_router("/", imports_router)
 api.add_router("/", timeline_router)
 api.add_router("/", sales_router)
 api.add_router("/", orders_router)
-from guanxi.sales.visits_api import router as visits_router  # noqa: E402
-
 api.add_router("/", visits_router)
-from guanxi.sales.leads_api import router as leads_router  # noqa: E402
-
 api.add_router("/", leads_router)
 api.add_router("/", catalogue_router)
 api.add_router("/", quotes_router)
 api.add_router("/", lead_routing_router)
-from guanxi.sales.contact_roles_api import router as contact_roles_router  # noqa: E402
-
 api.add_router("/", contact_roles_router)
-from guanxi.sales.forecasts_api import router as forecasts_router  # noqa: E402
-
 api.add_router("/", forecasts_router)
-from guanxi.sales.metrics_api import router as metrics_router  # noqa: E402
-
 api.add_router("/", metrics_router)

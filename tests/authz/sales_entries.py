@@ -124,41 +124,7 @@ def _visit_for(owner: Membership):
     return timeline.create_activity(
         workspace=owner.workspace, by=owner.user, kind="visit", subject="拜访",
         account=account, due_at=timezone.now(),
-# --- lead routing: the rules administrators keep (sales managers read them) ------------------------
-def _assignment_rule_for(owner: Membership):
-    from guanxi.sales.lead_routing import services as routing
-
-    return routing.create_assignment_rule(
-        workspace=owner.workspace, by=owner.user, name=f"Rule of {owner.user}", method="user",
-        user=owner.user,
     )  # fmt: skip
-# Contact roles of a deal: their scopes reach through the deal's owner and team.
-def _deal_with_role(owner: Membership):
-    from guanxi.sales import contact_roles
-
-    deal = _opportunity_for(owner)
-    contact = customers.create_contact(
-        workspace=owner.workspace, by=owner.user, family_name="张", given_name="伟",
-        account=deal.account,
-    )  # fmt: skip
-    role, _created = contact_roles.set_contact_role(
-        opportunity=deal, contact=contact, role="decision_maker", by=owner.user
-    )
-    return role
-
-
-def _add_contact_role(api):
-    account = api.post("/accounts", {"name": "Role Co"})
-    account_id = account.json()["id"] if account.status_code == 201 else "acc_none"
-    deal = api.post("/opportunities", {"name": "Role deal", "account_id": account_id})
-    deal_id = deal.json()["id"] if deal.status_code == 201 else "opp_none"
-    contact = api.post("/contacts", {"family_name": "李", "given_name": "娜"})
-    contact_id = contact.json()["id"] if contact.status_code == 201 else "con_none"
-    return api.post(f"/opportunities/{deal_id}/contact-roles", {"contact_id": contact_id})
-# --- forecasts and targets --------------------------------------------------------------------
-def _forecast_of(owner: Membership):
-    """A forecast is a person's numbers: the record is the member whose forecast it is."""
-    return owner
 
 
 register(
@@ -171,16 +137,6 @@ register(
                 f"/visits/{v.public_id}/check-in", {"latitude": 31.23, "longitude": 121.47}
             ),
         },
-        object_type="sales.forecast",
-        make_record=_forecast_of,
-        calls={
-            "view": lambda api, m: api.get("/forecasts", period="2026-Q4", user_id=m.public_id),
-            "adjust": lambda api, m: api.post(
-                "/forecasts/adjustments",
-                {"period": "2026-Q4", "user_id": m.public_id, "category": "commit", "amount": 1},
-            ),
-        },
-        success={"adjust": 201},
     )
 )
 
@@ -197,13 +153,6 @@ def _lead_for(owner: Membership):
 
 def _add_lead(api):
     return api.post("/leads", {"name": "王芳", "phone": "13912345678"})
-def _target_for(owner: Membership):
-    from guanxi.sales.models import Target
-
-    target = Target(workspace=owner.workspace, user=owner.user, period="2026-Q4", amount=100,
-                    currency="CNY")  # fmt: skip
-    target.save()
-    return target
 
 
 register(
@@ -329,6 +278,22 @@ register(
             ),
         },
         add=_add_quote,
+    )
+)
+
+
+# --- lead routing: the rules administrators keep (sales managers read them) ------------------------
+def _assignment_rule_for(owner: Membership):
+    from guanxi.sales.lead_routing import services as routing
+
+    return routing.create_assignment_rule(
+        workspace=owner.workspace, by=owner.user, name=f"Rule of {owner.user}", method="user",
+        user=owner.user,
+    )  # fmt: skip
+
+
+register(
+    MatrixEntry(
         object_type="sales.leadrule",
         make_record=_assignment_rule_for,
         calls={
@@ -349,6 +314,37 @@ register(
                 "points": 20,
             },
         ),
+    )
+)
+
+
+# Contact roles of a deal: their scopes reach through the deal's owner and team.
+def _deal_with_role(owner: Membership):
+    from guanxi.sales import contact_roles
+
+    deal = _opportunity_for(owner)
+    contact = customers.create_contact(
+        workspace=owner.workspace, by=owner.user, family_name="张", given_name="伟",
+        account=deal.account,
+    )  # fmt: skip
+    role, _created = contact_roles.set_contact_role(
+        opportunity=deal, contact=contact, role="decision_maker", by=owner.user
+    )
+    return role
+
+
+def _add_contact_role(api):
+    account = api.post("/accounts", {"name": "Role Co"})
+    account_id = account.json()["id"] if account.status_code == 201 else "acc_none"
+    deal = api.post("/opportunities", {"name": "Role deal", "account_id": account_id})
+    deal_id = deal.json()["id"] if deal.status_code == 201 else "opp_none"
+    contact = api.post("/contacts", {"family_name": "李", "given_name": "娜"})
+    contact_id = contact.json()["id"] if contact.status_code == 201 else "con_none"
+    return api.post(f"/opportunities/{deal_id}/contact-roles", {"contact_id": contact_id})
+
+
+register(
+    MatrixEntry(
         object_type="sales.opportunitycontactrole",
         make_record=_deal_with_role,
         calls={
@@ -360,6 +356,43 @@ register(
             ),
         },
         add=_add_contact_role,
+    )
+)
+
+
+# --- forecasts and targets --------------------------------------------------------------------
+def _forecast_of(owner: Membership):
+    """A forecast is a person's numbers: the record is the member whose forecast it is."""
+    return owner
+
+
+register(
+    MatrixEntry(
+        object_type="sales.forecast",
+        make_record=_forecast_of,
+        calls={
+            "view": lambda api, m: api.get("/forecasts", period="2026-Q4", user_id=m.public_id),
+            "adjust": lambda api, m: api.post(
+                "/forecasts/adjustments",
+                {"period": "2026-Q4", "user_id": m.public_id, "category": "commit", "amount": 1},
+            ),
+        },
+        success={"adjust": 201},
+    )
+)
+
+
+def _target_for(owner: Membership):
+    from guanxi.sales.models import Target
+
+    target = Target(workspace=owner.workspace, user=owner.user, period="2026-Q4", amount=100,
+                    currency="CNY")  # fmt: skip
+    target.save()
+    return target
+
+
+register(
+    MatrixEntry(
         object_type="sales.target",
         make_record=_target_for,
         calls={

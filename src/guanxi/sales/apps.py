@@ -29,10 +29,7 @@ class SalesConfig(AppConfig):
         order_imports.register()
         # a merged contact's opportunities go to the survivor, and come back on unmerge
         register_merge_participant("opportunities", *move_model(Opportunity, "contact"))
-        # the customer 360 (API) lists a customer's open opportunities
-        register_panel(Panel("opportunities", _("Opportunities"), 30, open_opportunities_panel))
         # `guanxi demo`: today's and yesterday's field visits of the demo's sales people
-        from guanxi.platform.services import register_demo_loader
         from guanxi.sales.visits_demo import demo_loader as visits_demo_loader
 
         register_demo_loader(visits_demo_loader)
@@ -44,8 +41,8 @@ class SalesConfig(AppConfig):
         from guanxi.sales.contact_roles import move_roles, roles_back
 
         register_merge_participant("opportunity_contact_roles", move_roles, roles_back)
-        # the customer record pages show the opportunities panel too: a link to each deal
-        # and "New opportunity"
+        # the customer 360 (API and record pages) lists a customer's open opportunities, with
+        # a link to each deal and "New opportunity"
         register_panel(
             Panel(
                 "opportunities",

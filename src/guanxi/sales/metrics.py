@@ -373,8 +373,8 @@ def conversion_funnel(ctx: MetricContext) -> MetricResult:
         columns=[
             Column("step", _("Step")),
             Column("count", _("Count"), "int"),
-            Column("of_first", _("% of the first step"), "percent"),
-            Column("of_previous", _("% of the previous step"), "percent"),
+            Column("of_first", _("Share of the first step (%)"), "percent"),
+            Column("of_previous", _("Share of the previous step (%)"), "percent"),
         ],
         rows=table,
         chart={

@@ -75,19 +75,6 @@ register_object_type(
         defaults={
             "sales_manager": {"view": SUBTREE, "add": OWN},
             "service_manager": {"view": ALL, "add": OWN},
-# Forecasts follow the manager tree: a rep sees their own numbers, a manager their subtree's
-# rolled up and adjusts them (REQUIREMENTS §2.1); adjustments are records of their own
-# (sales.forecast's rows), never a change of the rep's numbers.
-ADJUST = "adjust"
-register_object_type(
-    ObjectType(
-        key="sales.forecast",
-        label=_("Forecast"),
-        actions=("view", ADJUST),
-        defaults={
-            "sales_manager": {"view": SUBTREE, ADJUST: SUBTREE},
-            "sales_rep": {"view": OWN},
-            "dealer_user": {"view": OWN},
             "analyst": {"view": ALL},
         },
     )
@@ -113,21 +100,6 @@ register_object_type(
             "sales_rep": {"view": TEAM, "add": OWN, "change": OWN, CONVERT: OWN},
             "marketer": {"view": ALL, "add": ALL},
             "contact_center_agent": {"add": ALL},
-# Targets (quotas) are set from above: managers for their tree, administrators for all.
-register_object_type(
-    ObjectType(
-        key="sales.target",
-        label=_("Target"),
-        actions=("view", "add", "change", "delete"),
-        defaults={
-            "sales_manager": {
-                "view": SUBTREE,
-                "add": SUBTREE,
-                "change": SUBTREE,
-                "delete": SUBTREE,
-            },
-            "sales_rep": {"view": OWN},
-            "dealer_user": {"view": OWN},
             "analyst": {"view": ALL},
         },
     )
@@ -188,6 +160,23 @@ register_object_type(
             },
             "sales_rep": {"view": TEAM, "add": OWN, "change": OWN, "delete": OWN, "send": OWN},
             "dealer_user": {"view": TEAM, "add": OWN, "change": OWN, "send": OWN},
+            "marketer": {"view": ALL},
+            "service_manager": {"view": ALL},
+            "analyst": {"view": ALL},
+        },
+    )
+)
+# Lead routing (scoring rules, assignment rules, business hours, SLA policies) is shaped by
+# administrators (all actions by default); sales managers read it to explain a lead's owner
+# and score.
+register_object_type(
+    ObjectType(
+        key="sales.leadrule",
+        label=_("Lead routing rule"),
+        actions=("view", "add", "change", "delete"),
+        defaults={"sales_manager": {"view": ALL}},
+    )
+)
 # Contact roles of a deal (who decides, who buys, who evaluates) are read and changed by whoever
 # may read and change the deal: the same scopes, applied through the opportunity's owner and
 # team. "add" and "delete" are the deal's "change".
@@ -206,44 +195,39 @@ register_object_type(
         },
     )
 )
-# Lead routing (scoring rules, assignment rules, business hours, SLA policies) is shaped by
-# administrators (all actions by default); sales managers read it to explain a lead's owner
-# and score.
+# Forecasts follow the manager tree: a rep sees their own numbers, a manager their subtree's
+# rolled up and adjusts them (REQUIREMENTS §2.1); adjustments are records of their own
+# (sales.forecast's rows), never a change of the rep's numbers.
+ADJUST = "adjust"
 register_object_type(
     ObjectType(
-        key="sales.leadrule",
-        label=_("Lead routing rule"),
-        actions=("view", "add", "change", "delete"),
-        defaults={"sales_manager": {"view": ALL}},
+        key="sales.forecast",
+        label=_("Forecast"),
+        actions=("view", ADJUST),
+        defaults={
+            "sales_manager": {"view": SUBTREE, ADJUST: SUBTREE},
+            "sales_rep": {"view": OWN},
+            "dealer_user": {"view": OWN},
+            "analyst": {"view": ALL},
+        },
     )
 )
-# Leads are registered with lead capture; where that registration is absent this stand-in
-# (same shape: reps work their own, managers their tree and hand leads out) keeps the
-# assign action and "may own leads" working. A registration of "sales.lead" made after
-# this line replaces it.
-from guanxi.platform.permissions import object_types  # noqa: E402
-
-if "sales.lead" not in object_types():
-    register_object_type(
-        ObjectType(
-            key="sales.lead",
-            label=_("Lead"),
-            actions=("view", "add", "change", "delete", "export", "assign"),
-            defaults={
-                "sales_manager": dict(
-                    view=SUBTREE,
-                    add=ALL,
-                    change=SUBTREE,
-                    delete=SUBTREE,
-                    export=SUBTREE,
-                    assign=SUBTREE,
-                ),
-                "sales_rep": {"view": TEAM, "add": OWN, "change": OWN},
-                "dealer_user": {"view": TEAM, "add": OWN, "change": OWN},
-                "marketer": {"view": ALL, "add": ALL},
-                "contact_center_agent": {"add": OWN},
-                "service_manager": {"view": ALL},
-                "analyst": {"view": ALL},
+# Targets (quotas) are set from above: managers for their tree, administrators for all.
+register_object_type(
+    ObjectType(
+        key="sales.target",
+        label=_("Target"),
+        actions=("view", "add", "change", "delete"),
+        defaults={
+            "sales_manager": {
+                "view": SUBTREE,
+                "add": SUBTREE,
+                "change": SUBTREE,
+                "delete": SUBTREE,
             },
-        )
+            "sales_rep": {"view": OWN},
+            "dealer_user": {"view": OWN},
+            "analyst": {"view": ALL},
+        },
     )
+)

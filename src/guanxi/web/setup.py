@@ -706,7 +706,6 @@ def duplicate_rules(request: HttpRequest) -> HttpResponse:
     )  # fmt: skip
     return _page(request, "duplicates", "duplicates.html", form=form, editable=editable,
                  rules=rules, sources=sorted(sources))  # fmt: skip
-                 rules=rules)  # fmt: skip
 
 
 # lead routing (guanxi.web.lead_rules): scoring, assignment, SLA, business hours

@@ -10,8 +10,8 @@ from guanxi.web import (
     duplicates,
     exports,
     imports,
-    leads,
     lead_rules,
+    leads,
     notifications,
     quicklog,
     setup,
@@ -290,29 +290,7 @@ urlpatterns += [
     re_path(rf"^leads/{ID}/convert/$", leads.lead_convert, name="lead_convert"),
     settings_path("web-to-lead/", leads.web_to_lead_settings, "web_to_lead"),
 ]
-# lead routing settings
-urlpatterns += [
-    settings_path("lead-routing/", lead_rules.lead_routing, "lead_routing"),
-    settings_path("lead-routing/hours/", lead_rules.business_hours, "lead_hours"),
-    re_path(
-        r"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/new/$",
-        lead_rules.rule_edit,
-        name="settings_lead_rule_new",
-    ),
-    re_path(
-        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/$",
-        lead_rules.rule_edit,
-        name="settings_lead_rule",
-    ),
-    re_path(
-        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/delete/$",
-        lead_rules.rule_delete,
-        name="settings_lead_rule_delete",
-    ),
-    re_path(
-        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/move/$",
-        lead_rules.rule_move,
-        name="settings_lead_rule_move",
+
 # opportunities: the board, the list, the record page (guanxi.web.opportunities)
 from guanxi.web import opportunities  # noqa: E402
 
@@ -350,6 +328,9 @@ urlpatterns += [
         rf"^opportunities/{OPP}/contact-roles/(?P<role_id>ocr_[0-9a-z]{{26}})/remove/$",
         opportunities.contact_role_remove,
         name="opportunity_contact_role_remove",
+    ),
+]
+
 # forecasts and the sales dashboard
 from guanxi.web import sales_dashboards  # noqa: E402
 
@@ -367,5 +348,30 @@ urlpatterns += [
         r"^dashboards/sales/(?P<key>[a-z0-9_]+)/export/$",
         sales_dashboards.dashboard_export,
         name="dashboard_export",
+    ),
+]
+# lead routing settings
+urlpatterns += [
+    settings_path("lead-routing/", lead_rules.lead_routing, "lead_routing"),
+    settings_path("lead-routing/hours/", lead_rules.business_hours, "lead_hours"),
+    re_path(
+        r"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/new/$",
+        lead_rules.rule_edit,
+        name="settings_lead_rule_new",
+    ),
+    re_path(
+        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/$",
+        lead_rules.rule_edit,
+        name="settings_lead_rule",
+    ),
+    re_path(
+        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/delete/$",
+        lead_rules.rule_delete,
+        name="settings_lead_rule_delete",
+    ),
+    re_path(
+        rf"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/{ID}/move/$",
+        lead_rules.rule_move,
+        name="settings_lead_rule_move",
     ),
 ]

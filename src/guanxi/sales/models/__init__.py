@@ -2,6 +2,12 @@
 (and `from guanxi.sales.models import …`) finds them."""
 
 from guanxi.sales.models.catalogue import DEFAULT_TAX_RATE, PriceBook, PriceBookEntry, Product
+from guanxi.sales.models.forecasts import (
+    ForecastAdjustment,
+    ForecastSnapshot,
+    ForecastSnapshotLine,
+    Target,
+)
 from guanxi.sales.models.leads import Lead
 from guanxi.sales.models.orders import Order, OrderLine
 from guanxi.sales.models.pipelines import (
@@ -22,8 +28,7 @@ from guanxi.sales.models.quotes import (
     QuoteCounter,
     QuoteLine,
 )
-from guanxi.sales.models.visits import VisitCheckIn, VisitOutcome
-from guanxi.sales.models.web_to_lead import WebToLeadSettings
+from guanxi.sales.models.roles import OpportunityContactRole
 from guanxi.sales.models.routing import (
     AssignmentPointer,
     AssignmentRule,
@@ -32,7 +37,8 @@ from guanxi.sales.models.routing import (
     ScoringRule,
     SlaPolicy,
 )
-from guanxi.sales.models.roles import OpportunityContactRole
+from guanxi.sales.models.visits import VisitCheckIn, VisitOutcome
+from guanxi.sales.models.web_to_lead import WebToLeadSettings
 
 __all__ = [
     "DEFAULT_NAMES",
@@ -40,11 +46,18 @@ __all__ = [
     "ENGLISH_NAMES",
     "PERCENT",
     "STAGE_KEY_VALIDATOR",
+    "AssignmentPointer",
+    "AssignmentRule",
     "DiscountLimit",
+    "ForecastAdjustment",
+    "ForecastSnapshot",
+    "ForecastSnapshotLine",
     "Lead",
+    "LeadResponse",
+    "LeadRoutingSettings",
     "Opportunity",
-    "OpportunityLine",
     "OpportunityContactRole",
+    "OpportunityLine",
     "Order",
     "OrderLine",
     "Pipeline",
@@ -54,28 +67,13 @@ __all__ = [
     "Quote",
     "QuoteCounter",
     "QuoteLine",
+    "ScoringRule",
+    "SlaPolicy",
     "Stage",
     "StageChange",
+    "Target",
     "VisitCheckIn",
     "VisitOutcome",
     "WebToLeadSettings",
     "display_name",
 ]
-__all__ += [
-    "AssignmentPointer",
-    "AssignmentRule",
-    "LeadResponse",
-    "LeadRoutingSettings",
-    "ScoringRule",
-    "SlaPolicy",
-]
-
-# forecasts and targets
-from guanxi.sales.models.forecasts import (
-    ForecastAdjustment,
-    ForecastSnapshot,
-    ForecastSnapshotLine,
-    Target,
-)
-
-__all__ += ["ForecastAdjustment", "ForecastSnapshot", "ForecastSnapshotLine", "Target"]
