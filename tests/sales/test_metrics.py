@@ -122,24 +122,26 @@ def test_funnel_and_its_extension_point(org):
     deal(org, org.rep_b, "qualification", 1, created_at=at(2026, 9, 30))  # before the period
     result = metrics.compute("conversion_funnel", ctx(org.admin))
     assert [(r["step"], r["count"]) for r in result.rows] == [
+        ("Leads created", 0),  # the lead steps (guanxi.sales.lead_metrics) come first
+        ("Leads converted", 0),
         ("Opportunities created", 4),
         ("Reached Needs analysis", 3),
         ("Reached Proposal", 3),
         ("Reached Negotiation", 2),
         ("Won", 1),
     ]
-    assert result.rows[-1]["of_first"] == Decimal("25.0")
+    assert result.rows[0]["of_first"] is None  # no leads: no shares of them
     assert result.rows[-1]["of_previous"] == Decimal("50.0")
-    # a step registered before the opportunities (as the leads will be)
-    step = FunnelStep("leads", 10, lambda c: [FunnelRow("leads", "Leads", 8)])
+    # a step registered before everything else
+    step = FunnelStep("visitors", 10, lambda c: [FunnelRow("visitors", "Visitors", 8)])
     metrics.register_funnel_step(step)
     try:
         rows = metrics.compute("conversion_funnel", ctx(org.admin)).rows
     finally:
-        metrics._funnel_steps.pop("leads")
+        metrics._funnel_steps.pop("visitors")
     assert [(r["step"], r["count"], r["of_previous"]) for r in rows[:2]] == [
-        ("Leads", 8, None),
-        ("Opportunities created", 4, Decimal("50.0")),
+        ("Visitors", 8, None),
+        ("Leads created", 0, Decimal("0.0")),
     ]
 
 

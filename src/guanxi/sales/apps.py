@@ -20,8 +20,10 @@ class SalesConfig(AppConfig):
         from guanxi.sales.services import create_default_pipeline
 
         register_workspace_initializer(create_default_pipeline)
+        # the dashboards' lead numbers: funnel steps and the response time against the SLA
         # `guanxi demo`: deals and orders, after the customers they belong to
         from guanxi.platform.services import register_demo_loader
+        from guanxi.sales import lead_metrics  # noqa: F401
         from guanxi.sales.demo import demo_loader
 
         register_demo_loader(demo_loader)
