@@ -48,3 +48,28 @@ def _check(workspace, admin, rep):
     for order in Order.objects.select_related("opportunity"):
         assert order.amount == order.opportunity.amount
         assert order.ordered_at == timezone.localtime(order.opportunity.closed_at).date()
+
+
+def test_demo_catalogue_web_form_routing_and_leads(workspace, admin, rep):
+    from guanxi.platform.models import Team
+    from guanxi.sales import web_to_lead
+    from guanxi.sales.demo import LEADS, PRODUCTS, load_demo_catalogue_and_leads
+    from guanxi.sales.models import Lead, PriceBookEntry
+    from tests.factories import make_team
+
+    south = make_team(workspace=workspace, name="华南销售部")
+    southerner = make_member(workspace=workspace, role_key="sales_rep", team=south,
+                             username="chen.jie")  # fmt: skip
+    with acting_in(workspace, admin):
+        counts = load_demo_catalogue_and_leads(
+            workspace=workspace, admin=admin,
+            teams={"华南销售部": south, "华东销售部": Team.objects.get(pk=rep.team_id)},
+        )  # fmt: skip
+        assert counts == {"products": len(PRODUCTS), "leads": len(LEADS)}
+        assert PriceBookEntry.objects.count() == len(PRODUCTS)
+        assert web_to_lead.form_settings(workspace).is_enabled
+        leads = {lead.company: lead for lead in Lead.objects.all()}
+    assert leads["星河数据科技"].owner_id == southerner.user_id  # 广东 → the south
+    assert leads["蓝海云计算"].owner_id == rep.user_id  # elsewhere → the east
+    assert leads["星河数据科技"].score == 30  # 总监 +20, web +10
+    assert all(lead.sla_due_at for lead in leads.values())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
@@ -121,11 +122,94 @@ def _load(workspace: Workspace, owners: list[Membership], rng: random.Random) ->
     return counts
 
 
+LEADS = (
+    # (family, given, company, title, region, city, source, product interest, e-mail)
+    ("周", "杰伦", "星河数据科技", "采购总监", "广东", "深圳", "web", "光模块", "zhou@xinghe.cn"),
+    ("吴", "婷", "东方网络工程", "项目经理", "上海", "上海", "trade_show", "交换机", ""),
+    ("郑", "浩", "蓝海云计算", "IT 经理", "浙江", "杭州", "web", "光纤跳线", "zheng@lanhai.cn"),
+    (
+        "Miller",
+        "Anna",
+        "Northwind Systems",
+        "Procurement Director",
+        "",
+        "Hong Kong",
+        "referral",
+        "QSFP-100G",
+        "anna.miller@northwind.example",
+    ),
+    ("冯", "磊", "珠江智造", "总经理", "广东", "广州", "business_card", "安装调试服务", ""),
+    ("何", "静", "长江光电", "采购", "湖北", "武汉", "web", "光模块", "hejing@cjgd.cn"),
+)
+
+
+def load_demo_catalogue_and_leads(
+    *, workspace: Workspace, admin: Membership | None, teams: dict[str, Any]
+) -> dict[str, int]:
+    """Products with a standard price book, the web form open (with consent), routing rules
+    (southern provinces to 华南销售部, the rest to 华东销售部, first touch within 4 working
+    hours, points for senior titles and web enquiries) and a few leads from several channels,
+    routed as they arrive."""
+    from guanxi.sales import catalogue, leads, web_to_lead
+    from guanxi.sales.lead_routing import services as routing
+
+    by = admin.user if admin else None
+    book = catalogue.create_price_book(workspace=workspace, by=by, name="标准价格表 Standard",
+                                       is_standard=True)  # fmt: skip
+    for name, sku, price in PRODUCTS:
+        product = catalogue.create_product(
+            workspace=workspace, by=by, sku=sku, name=name,
+            kind="service" if sku.startswith("SVC") else "product",
+            unit="次" if sku.startswith("SVC") else "个",
+        )  # fmt: skip
+        catalogue.add_entry(book=book, by=by, product=product, unit_price=price,
+                            tiers=[{"min_quantity": "100",
+                                    "unit_price": str((price * Decimal("0.9")).quantize(
+                                        Decimal("0.01")))}])  # fmt: skip
+    if admin is not None:
+        web_to_lead.update_form_settings(
+            membership=admin, expected_version=None, is_enabled=True, require_consent=True,
+            consent_text="我同意演示贸易有限公司就产品信息与我联系。I agree to be contacted.",
+            redirect_hosts="",
+        )  # fmt: skip
+    south, east = teams.get("华南销售部"), teams.get("华东销售部")
+    if south is not None:
+        routing.create_assignment_rule(workspace=workspace, by=by, name="华南：广东、广西、海南",
+                                       regions=["广东", "广西", "海南"], method="round_robin",
+                                       team=south)  # fmt: skip
+    if east is not None:
+        routing.create_assignment_rule(workspace=workspace, by=by, name="其他：华东销售部",
+                                       method="least_loaded", team=east)  # fmt: skip
+    routing.create_sla_policy(workspace=workspace, by=by, name="首次跟进 4 个工作小时",
+                              first_touch_minutes=240)  # fmt: skip
+    routing.create_scoring_rule(workspace=workspace, by=by, name="高级职位", field="title",
+                                operator="contains", value="总监", points=20)  # fmt: skip
+    routing.create_scoring_rule(workspace=workspace, by=by, name="网站询盘", field="source",
+                                operator="equals", value="web", points=10)  # fmt: skip
+    for family, given, company, title, region, city, source, interest, email in LEADS:
+        leads.create_lead(
+            workspace=workspace, by=None if source == "web" else by, source=source,
+            family_name=family, given_name=given, company=company, title=title,
+            region=region, city=city, product_interest=interest, email=email,
+            country="HK" if city == "Hong Kong" else "CN",
+            phone="" if email else "+86 138 0013 " + f"{len(company):04d}",
+            consent=source == "web", consent_at=timezone.now() if source == "web" else None,
+        )  # fmt: skip
+    return {"products": len(PRODUCTS), "leads": len(LEADS)}
+
+
 def demo_loader(*, workspace: Workspace, members: dict[str, Membership]) -> str:
-    """The ``guanxi demo`` hook: the sales people's deals (after the customers' loader)."""
+    """The ``guanxi demo`` hook: the sales people's deals (after the customers' loader),
+    the catalogue, the web form, routing rules and leads."""
     owners = [m for m in members.values() if m.role.key in ("sales_rep", "sales_manager")]
     counts = load_demo_sales(workspace=workspace, owners=owners)
+    teams = {m.team.name: m.team for m in members.values() if m.team_id}
+    # the administrator joins after the loaders: the marketer opens the web form
+    admin = next((m for m in members.values() if m.role.key == "marketer"), None)
+    with acting_in(workspace, admin):
+        more = load_demo_catalogue_and_leads(workspace=workspace, admin=admin, teams=teams)
     return (
         f"loaded {counts['opportunities']} opportunities ({counts['won']} won, "
-        f"{counts['lost']} lost) and {counts['orders']} orders"
+        f"{counts['lost']} lost), {counts['orders']} orders, {more['products']} products "
+        f"in a price book and {more['leads']} leads"
     )
