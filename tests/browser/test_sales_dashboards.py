@@ -35,7 +35,7 @@ def test_dashboard_charts_and_an_inline_adjustment(new_page, org):
     page.goto("/dashboards/sales/?period=2026-Q4")
     for key in ("pipeline_by_stage", "conversion_funnel", "win_rate"):
         page.locator(f'[data-chart="gx-chart-{key}"] canvas').wait_for()
-    assert page.locator("section.gx-metric table").count() == 8
+    assert page.locator("section.gx-metric table").count() == 9  # lead response included
     assert axe_violations(page) == []
     shot(page, "sales-dashboard")
 

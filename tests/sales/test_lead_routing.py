@@ -114,7 +114,7 @@ def test_behaviour_is_read_from_interactions_related_to_the_lead(workspace, admi
                                        given_name="小明")  # fmt: skip
     for _ in range(2):
         record_interaction(workspace=workspace, by=admin.user, channel="phone",
-                           direction="outbound", contact=contact, related=lead)  # fmt: skip
+                           direction="outbound", contact=contact, lead=lead)  # fmt: skip
     services.rescore_leads(workspace=workspace)
     lead.refresh_from_db()
     assert lead.score == 6

@@ -207,27 +207,18 @@ def explain(detail: dict[str, Any]) -> str:
 
 # --- the behaviour hook --------------------------------------------------------------------------
 def interactions_of_leads(leads: Sequence[Lead]) -> dict[int, list[BehaviourEvent]]:
-    """Interactions logged on each lead, by lead id: through the interaction's ``lead``
-    foreign key when the timeline has one, else through its related record (an interaction
-    recorded with ``related=lead``). One query for all the leads given."""
+    """Interactions logged on each lead (the interaction's ``lead``), by lead id: one query
+    for all the leads given (index ``interaction_lead_time``)."""
     from guanxi.timeline.models import Interaction
 
     result: dict[int, list[BehaviourEvent]] = {lead.pk: [] for lead in leads}
     if not leads:
         return result
-    fields = {f.name for f in Interaction._meta.get_fields()}
-    rows = Interaction.objects.dangerously_all_workspaces()
-    if "lead" in fields:
-        rows = rows.filter(lead_id__in=list(result)).values_list(
-            "lead_id", "channel", "direction", "occurred_at"
-        )
-    else:
-        by_public_id = {lead.public_id: lead.pk for lead in leads}
-        rows = (
-            rows.filter(related_type=Lead.object_type, related_id__in=list(by_public_id))
-            .values_list("related_id", "channel", "direction", "occurred_at")
-        )  # fmt: skip
-        rows = [(by_public_id[r[0]], *r[1:]) for r in rows]
+    rows = (
+        Interaction.objects.dangerously_all_workspaces()
+        .filter(lead_id__in=list(result))
+        .values_list("lead_id", "channel", "direction", "occurred_at")
+    )
     for lead_id, channel, direction, occurred_at in rows:
         result[lead_id].append(BehaviourEvent(channel, direction, occurred_at))
     return result
