@@ -69,13 +69,19 @@ def test_a_receiver_that_assigns_wins(rep, admin):
         ({"full_name": "Ann", "phone": ""}, {"phone"}),
         ({"full_name": "Ann", "phone": "12345"}, {"phone"}),
         ({"full_name": "Ann", "phone": "", "email": "not-mail"}, {"email"}),
-        ({"full_name": "Ann", "country": "China"}, {"country"}),
+        ({"full_name": "Ann", "country": "Atlantis"}, {"country"}),
     ],
 )
 def test_create_validation_names_fields(rep, fields, bad):
     with pytest.raises(ValidationFailed) as caught:
         _lead(rep, **fields)
     assert {field for field, _message in caught.value.errors} == bad
+
+
+@pytest.mark.parametrize(("written", "code"), [("中国", "CN"), ("中國", "CN"), ("China", "CN"),
+                                               ("cn", "CN"), ("台灣", "TW"), ("美国", "US")])  # fmt: skip
+def test_country_by_name_in_english_or_chinese(rep, written, code):
+    assert _lead(rep, country=written).country == code
 
 
 def test_company_only_lead_is_fine(rep):

@@ -24,3 +24,11 @@ class CustomersConfig(AppConfig):
 
         register_demo_loader(demo_loader)
         connection_created.connect(fts.register_function, dispatch_uid="guanxi.customers.fts")
+        # old export files go after their keep days (``guanxi worker`` schedules it)
+        from datetime import timedelta
+
+        from guanxi.customers import tasks
+        from guanxi.platform import periodic
+
+        periodic.register("prune_exports", tasks.remove_old_export_files, every=timedelta(days=1),
+                          description="Delete the files of old background exports")  # fmt: skip

@@ -426,6 +426,7 @@ class ImportJob(WorkspaceModel):
         ACCOUNTS = "accounts", _("Accounts")
         INTERACTIONS = "interactions", _("Interactions")
         ORDERS = "orders", _("Orders")
+        LEADS = "leads", _("Leads")
 
     class Policy(models.TextChoices):
         CREATE = "create", _("Create a new record anyway")

@@ -200,6 +200,40 @@ def normalize_contact_value(*, kind: str, value: str, region: str) -> tuple[str,
     return normalized, {}
 
 
+# --- countries ---------------------------------------------------------------------------------
+# what people write for a country besides ISO 3166 codes and CLDR's names
+COUNTRY_ALIASES = {
+    "prc": "CN", "chn": "CN", "中华人民共和国": "CN", "中國大陸": "CN", "中国大陆": "CN",
+    "大陆": "CN", "mainland china": "CN", "china mainland": "CN", "p.r. china": "CN",
+    "p.r.c.": "CN", "香港": "HK", "hong kong": "HK", "hkg": "HK", "澳门": "MO", "澳門": "MO",
+    "macau": "MO", "macao": "MO", "臺灣": "TW", "台湾地区": "TW", "twn": "TW", "usa": "US",
+    "u.s.a.": "US", "u.s.": "US", "america": "US", "uk": "GB", "great britain": "GB",
+    "britain": "GB", "england": "GB", "gbr": "GB", "korea": "KR", "韩国": "KR", "韓國": "KR",
+    "deu": "DE", "jpn": "JP", "sgp": "SG", "新加坡共和国": "SG",
+}  # fmt: skip
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    from babel import Locale
+
+    names: dict[str, str] = {}
+    for tag in ("en", "zh_Hans", "zh_Hant", "zh_Hant_HK"):
+        for code, name in Locale.parse(tag).territories.items():
+            if len(code) == 2 and code.isalpha():
+                names.setdefault(name.casefold(), code)
+                names.setdefault(code.casefold(), code)
+    names.update(COUNTRY_ALIASES)
+    return names
+
+
+def country_code(value: str) -> str | None:
+    """The ISO 3166 two-letter code for a code or a country's name in English, simplified or
+    traditional Chinese ("中国", "中國", "China", "cn" -> "CN"); None when not a country."""
+    text = " ".join(unicodedata.normalize("NFKC", value or "").split()).casefold()
+    return _country_names().get(text) if text else None
+
+
 # --- Chinese script ---------------------------------------------------------------------------
 @cache
 def _converter(config: str) -> Any:

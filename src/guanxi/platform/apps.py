@@ -8,4 +8,10 @@ class PlatformConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self) -> None:
-        from guanxi.platform import permissions, signals  # noqa: F401  (registers types, hooks)
+        from datetime import timedelta
+
+        from guanxi.platform import periodic, permissions, signals, tasks  # noqa: F401  (registers types, hooks)
+
+        periodic.register("prune_idempotency_keys", tasks.prune_idempotency_keys,
+                          every=timedelta(hours=1),
+                          description="Forget Idempotency-Key answers older than a day")  # fmt: skip

@@ -394,6 +394,17 @@ class IdempotencyRecord(models.Model):
         return f"{self.scope} {self.key}"
 
 
+class PeriodicRun(models.Model):
+    """When a periodic job (``guanxi.platform.periodic``) was last put on the queue; the
+    conditional update of ``enqueued_at`` lets one scheduler among several claim a run."""
+
+    name = models.CharField(max_length=100, unique=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Tag(WorkspaceModel):
     """A label users put on records (accounts, contacts, later anything taggable)."""
 

@@ -12,6 +12,7 @@ class SalesConfig(AppConfig):
         from guanxi.customers.panels import Panel, register_panel
         from guanxi.platform.services import register_workspace_initializer
         from guanxi.sales import (
+            lead_imports,
             order_imports,
             permissions,  # noqa: F401  (registers object types)
         )
@@ -29,6 +30,8 @@ class SalesConfig(AppConfig):
         register_demo_loader(demo_loader)
         # `guanxi import --type orders` goes through the customers' import engine
         order_imports.register()
+        # `guanxi import --type leads`: lists and business cards (vCard), routed like any lead
+        lead_imports.register()
         # a merged contact's opportunities go to the survivor, and come back on unmerge
         register_merge_participant("opportunities", *move_model(Opportunity, "contact"))
         # `guanxi demo`: today's and yesterday's field visits of the demo's sales people
@@ -39,6 +42,23 @@ class SalesConfig(AppConfig):
         from guanxi.sales.lead_routing import receivers as lead_routing_receivers
 
         lead_routing_receivers.connect()
+        # jobs that run on their own (``guanxi worker`` schedules them)
+        from datetime import timedelta
+
+        from guanxi.platform import periodic
+        from guanxi.sales import tasks
+        from guanxi.sales.lead_routing import tasks as routing_tasks
+
+        periodic.register("lead_sla", routing_tasks.sweep_lead_sla, every=timedelta(minutes=5),
+                          description="Escalate leads nobody touched in time")  # fmt: skip
+        periodic.register("rescore_leads", routing_tasks.rescore_all_leads,
+                          every=timedelta(days=1),
+                          description="Score open leads again so behaviour fades")  # fmt: skip
+        periodic.register("expire_quotes", tasks.expire_quotes, every=timedelta(hours=1),
+                          description="Expire open quotes past their validity")  # fmt: skip
+        periodic.register("forecast_snapshots", tasks.take_weekly_forecast_snapshots,
+                          every=timedelta(days=7),
+                          description="Snapshot forecasts for forecast accuracy")  # fmt: skip
         # a merged contact's roles in deals go to the survivor (retired where it has one)
         from guanxi.sales.contact_roles import move_roles, roles_back
 

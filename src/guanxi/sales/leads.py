@@ -71,6 +71,13 @@ def clean_lead_fields(
     }
     if full_name.strip() and not (cleaned.get("family_name") or cleaned.get("given_name")):
         cleaned["family_name"], cleaned["given_name"] = normalize.split_full_name(full_name)
+    country = cleaned.get("country", "")
+    if country:
+        code = normalize.country_code(country)
+        if code is None:
+            errors.append(("country", _("not a country: write its name or its two-letter ISO "
+                                        "3166 code, e.g. CN")))  # fmt: skip
+        cleaned["country"] = code or ""
     for name, limit in MAX_LENGTHS.items():
         if len(cleaned.get(name, "")) > limit:
             errors.append((name, _("at most %(n)d characters") % {"n": limit}))
@@ -91,11 +98,6 @@ def clean_lead_fields(
             )
         except normalize.InvalidContactValue as exc:
             errors.append(("website", str(exc.reason)))
-    country = cleaned.get("country", "")
-    if country:
-        if len(country) != 2 or not country.isalpha() or not country.isascii():
-            errors.append(("country", _("must be a two-letter ISO 3166 code, e.g. CN")))
-        cleaned["country"] = country.upper()
     if not partial:
         errors += missing_essentials(cleaned)
     return cleaned, errors

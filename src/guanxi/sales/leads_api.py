@@ -12,7 +12,8 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema
+from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from guanxi.customers.models import Account, Contact
@@ -23,9 +24,9 @@ from guanxi.platform.models import Membership, Team, User
 from guanxi.platform.problems import problem_response
 from guanxi.platform.versioning import expected_version
 from guanxi.platform.visibility import get_visible_or_404, require_add
+from guanxi.sales import lead_imports, web_to_lead
 from guanxi.sales import lead_selectors as selectors
 from guanxi.sales import leads as services
-from guanxi.sales import web_to_lead
 from guanxi.sales.models import Lead, WebToLeadSettings
 from guanxi.sales.permissions import CONVERT
 
@@ -278,6 +279,36 @@ def create_lead(request: HttpRequest, payload: LeadIn) -> Status:
         team=_team(membership, payload.team) if payload.team else None, **fields,
     )  # fmt: skip
     return Status(201, lead_out(_reloaded(lead)))
+
+
+class CardsOut(Schema):
+    import_id: str
+    status: str
+    counts: dict[str, int]
+    leads: list[LeadOut]
+
+
+@router.post("/leads/cards", response={201: CardsOut, 202: CardsOut, **ERRORS},
+             summary="Leads from business cards (vCard)")  # fmt: skip
+def business_cards(
+    request: HttpRequest, file: File[UploadedFile], met_at: Form[str] = "",
+    consent: Form[bool] = False,
+) -> Status:  # fmt: skip
+    """A vCard file of one card or many (what card scanner apps export) becomes leads with
+    the source "business card", `met_at` as the source detail, and consent when the people
+    agreed to be contacted. Up to 500 cards are read at once (201, the leads created); a
+    bigger file is imported in the background (202; follow `/api/v1/imports/{import_id}`).
+    Cards of leads already open are skipped; each lead is routed like any other."""
+    membership: Membership = request.auth
+    require_add(membership, Lead.object_type)
+    result = lead_imports.import_business_cards(
+        membership=membership, upload=file.read(), file_name=file.name or "cards.vcf",
+        met_at=met_at, consent=consent,
+    )  # fmt: skip
+    job = result.job
+    body = {"import_id": job.public_id, "status": job.status, "counts": job.counts or {},
+            "leads": [lead_out(lead) for lead in result.leads]}  # fmt: skip
+    return Status(202 if job.status == job.Status.QUEUED else 201, body)
 
 
 @router.get("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, summary="One lead")

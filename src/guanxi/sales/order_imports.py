@@ -86,7 +86,7 @@ def check_mapping(seen: set[str]) -> list[tuple[str, str]]:
 
 
 @dataclass
-class OrderRow:
+class OrderRow(mappings.MappedRow):
     """A row as an order (and, with a product, one of its lines)."""
 
     number: str = ""
@@ -94,9 +94,6 @@ class OrderRow:
     account: tuple[str, str] = ("", "")  # ("external_id" or "name", value)
     line: orders.LineInput | None = None
     amount: Decimal | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)
-    columns: dict[str, str] = field(default_factory=dict)
-    values: dict[str, str] = field(default_factory=dict)
 
 
 def _number(text: str) -> Decimal | None:
@@ -127,21 +124,8 @@ def _date(text: str, ctx: engine.Context) -> Any:
 def prepare(row: dict[str, str], ctx: engine.Context) -> OrderRow:
     """Mapped and checked cells of a row; every problem is reported, not only the first."""
     result = OrderRow()
-    values: dict[str, str] = {}
-    for column, spec in ctx.job.mapping.items():
-        text = mappings.transform(row.get(column, "") or "", spec.get("transform", "trim"))
-        result.columns[spec["field"]] = column
-        if text:
-            values[spec["field"]] = text
-    for name, value in (ctx.job.defaults or {}).items():
-        if value and not values.get(name):
-            values[name] = str(value)
-            result.columns.setdefault(name, name)
-    result.values = values
-
-    def error(name: str, message: str) -> None:
-        result.errors.append({"column": result.columns.get(name, name),
-                              "value": values.get(name, ""), "message": str(message)})  # fmt: skip
+    values = result.read(row, ctx)
+    error = result.error
 
     result.number = values.get("number", "")
     if not result.number:
@@ -265,18 +249,6 @@ def _snapshot(order: Order) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _errors_on(items: list[tuple[int, OrderRow]], exc: GuanxiError) -> list[dict[str, str]]:
-    pairs = exc.errors if isinstance(exc, ValidationFailed) else [("", str(exc))]
-    first = items[0][1]
-    result = []
-    for path, message in pairs:
-        name = path.split(".")[-1]
-        name = {"account_id": "account_external_id", "lines": "product_name"}.get(name, name)
-        result.append({"column": first.columns.get(name, name),
-                       "value": first.values.get(name, ""), "message": str(message)})  # fmt: skip
-    return result
-
-
 def plan_batch(chunk: list, ctx: engine.Context, by: User, inflight: dict) -> engine.Plan:
     """A batch of order rows: checked, their accounts looked up in a query or two, grouped
     by order number; the orders are written when the batch is (``write``)."""
@@ -304,7 +276,9 @@ def plan_batch(chunk: list, ctx: engine.Context, by: User, inflight: dict) -> en
                 with transaction.atomic():
                     results = _write_order(number, items, ctx, by, policy, touched, accounts)
             except GuanxiError as exc:
-                errors = _errors_on(items, exc)
+                errors = items[0][1].service_errors(
+                    exc, {"account_id": "account_external_id", "lines": "product_name"}
+                )
                 results = {line: engine.Outcome("error", errors=errors) for line, _i in items}
             outcomes.update(results)
 

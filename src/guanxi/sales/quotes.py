@@ -92,6 +92,28 @@ def set_discount_limit(
     return limit
 
 
+@dataclass(frozen=True)
+class RoleDiscount:
+    role: Any
+    max_discount_percent: Decimal | None  # None: no limit
+    is_default: bool  # no setting stored: the built-in default for the role
+
+
+def discount_limits(workspace_id: int) -> list[RoleDiscount]:
+    """Every role of the workspace with its largest discount without approval (two queries)."""
+    from guanxi.platform.models import Role
+
+    stored = {
+        limit.role_id: limit.max_discount_percent
+        for limit in DiscountLimit.objects.for_workspace(workspace_id)
+    }
+    return [
+        RoleDiscount(role, stored[role.pk], False) if role.pk in stored
+        else RoleDiscount(role, pricing.DEFAULT_DISCOUNT_LIMITS.get(role.key, Decimal(0)), True)
+        for role in Role.objects.for_workspace(workspace_id).order_by("name")
+    ]  # fmt: skip
+
+
 def _exceeds(discount: Decimal, limit: Decimal | None) -> bool:
     return limit is not None and discount > limit
 

@@ -9,13 +9,15 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 from ninja.responses import Status
 
 from guanxi.customers.models import Contact
 from guanxi.platform.apiframework import Problem, with_etag
-from guanxi.platform.errors import NotFound, ValidationFailed
-from guanxi.platform.models import Membership
+from guanxi.platform.errors import Forbidden, NotFound, ValidationFailed
+from guanxi.platform.models import Membership, Role
+from guanxi.platform.permissions import Scope
 from guanxi.platform.versioning import expected_version
 from guanxi.platform.visibility import get_visible_or_404, require_action, require_add
 from guanxi.sales import pricing, quote_documents, quotes, selectors
@@ -465,3 +467,54 @@ def quote_pdf(request: HttpRequest, quote_id: str) -> HttpResponse:
     response = HttpResponse(quote_documents.render_pdf(quote), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{quote_documents.file_name(quote)}"'
     return response
+
+
+# --- discount limits ---------------------------------------------------------------------------
+class DiscountLimitOut(Schema):
+    role: str
+    role_name: str
+    max_discount_percent: Decimal | None = Field(
+        description="The largest discount (%) on a line without approval; null: no limit."
+    )
+    is_default: bool
+
+
+class DiscountLimitIn(Schema):
+    max_discount_percent: Decimal | None = Field(description="0–100; null: no limit.")
+
+
+def _limits_out(workspace_id: int) -> list[dict[str, Any]]:
+    return [
+        {"role": item.role.key, "role_name": item.role.name,
+         "max_discount_percent": item.max_discount_percent, "is_default": item.is_default}
+        for item in quotes.discount_limits(workspace_id)
+    ]  # fmt: skip
+
+
+def _require(membership: Membership, object_type: str, action: str) -> None:
+    if membership.scope_for(object_type, action) == Scope.NONE:
+        raise Forbidden(action=action, object_type=object_type)
+
+
+@router.get("/discount-limits", response={200: list[DiscountLimitOut], **ERRORS},
+            summary="Discount limits by role")  # fmt: skip
+def list_discount_limits(request: HttpRequest) -> list[dict[str, Any]]:
+    """Each role's largest line discount without a manager's approval. Seen by whoever may
+    see price books."""
+    _require(request.auth, "sales.pricebook", "view")
+    return _limits_out(request.auth.workspace_id)
+
+
+@router.patch("/discount-limits/{role}", response={200: DiscountLimitOut, **ERRORS},
+            summary="Set a role's discount limit")  # fmt: skip
+def set_discount_limit(request: HttpRequest, role: str, payload: DiscountLimitIn) -> dict:
+    """Administrators (who may change the workspace) set it; quotes above it wait for approval."""
+    membership: Membership = request.auth
+    _require(membership, "platform.workspace", "change")
+    target = Role.objects.for_workspace(membership.workspace_id).filter(key=role).first()
+    if target is None:
+        raise NotFound(_("role"))
+    quotes.set_discount_limit(workspace=membership.workspace, role=target,
+                              max_discount_percent=payload.max_discount_percent,
+                              by=request.user)  # fmt: skip
+    return next(item for item in _limits_out(membership.workspace_id) if item["role"] == role)

@@ -17,16 +17,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from guanxi.platform.apiframework import keyset_page
 from guanxi.platform.errors import GuanxiError, ValidationFailed, VersionConflict
 from guanxi.platform.models import Membership, User
 from guanxi.platform.visibility import can
+from guanxi.sales import lead_imports, web_to_lead
 from guanxi.sales import lead_selectors as selectors
 from guanxi.sales import leads as services
-from guanxi.sales import web_to_lead
 from guanxi.sales.models import Lead, WebToLeadSettings
 from guanxi.sales.permissions import CONVERT
 from guanxi.timeline.models import Channel, Interaction
@@ -49,8 +49,9 @@ class LeadForm(ServiceErrorsMixin, forms.Form):
     phone = forms.CharField(label=gettext_lazy("phone"), max_length=64, required=False)
     email = forms.CharField(label=gettext_lazy("e-mail"), max_length=320, required=False)
     city = forms.CharField(label=gettext_lazy("city"), max_length=100, required=False)
-    country = forms.CharField(label=gettext_lazy("country/region"), max_length=2, required=False,
-                              help_text=gettext_lazy("Two letters, e.g. CN"))  # fmt: skip
+    country = forms.CharField(label=gettext_lazy("country/region"), max_length=100,
+                              required=False,
+                              help_text=gettext_lazy("Its name or two-letter code: 中国, CN"))  # fmt: skip
     industry = forms.CharField(label=gettext_lazy("industry"), max_length=100, required=False)
     product_interest = forms.CharField(label=gettext_lazy("product interest"), max_length=200,
                                        required=False)  # fmt: skip
@@ -192,6 +193,55 @@ def lead_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Lead saved."))
             return redirect("web:lead_detail", public_id=lead.public_id)
     return render(request, "web/leads/form.html", {"form": form, "title": _("New lead")})
+
+
+class CardsForm(ServiceErrorsMixin, forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Business cards (vCard file)"),
+        help_text=gettext_lazy("A .vcf file of one card or many, as card scanner apps and "
+                               "phones export them."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".vcf,.vcard,text/vcard"}),
+    )  # fmt: skip
+    met_at = forms.CharField(
+        label=gettext_lazy("Where you met them"), max_length=200, required=False,
+        help_text=gettext_lazy("A trade show, an event or a visit; kept as the source detail."),
+    )  # fmt: skip
+    consent = forms.BooleanField(label=gettext_lazy("They agreed to be contacted"),
+                                 required=False)  # fmt: skip
+
+
+@login_required
+def lead_cards(request: HttpRequest) -> HttpResponse:
+    """Leads from business cards: a vCard file read at once (or in the background when it
+    holds hundreds), each card a lead routed as usual; one card opens its lead."""
+    membership = membership_of(request)
+    if not may(membership, "add", Lead):
+        raise PermissionDenied
+    form = CardsForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        result = _write(form, request, lambda: lead_imports.import_business_cards(
+            membership=membership, upload=upload.read(), file_name=upload.name,
+            met_at=form.cleaned_data["met_at"], consent=form.cleaned_data["consent"],
+        ))  # fmt: skip
+        if result is not None:
+            counts = result.job.counts or {}
+            if len(result.leads) == 1 and not counts.get("skipped") and not counts.get("errors"):
+                messages.success(request, _("Lead saved."))
+                return redirect("web:lead_detail", public_id=result.leads[0].public_id)
+            if counts:
+                messages.success(request, ngettext(
+                    "%(created)d lead from %(total)d cards; %(skipped)d already known, "
+                    "%(errors)d not read.",
+                    "%(created)d leads from %(total)d cards; %(skipped)d already known, "
+                    "%(errors)d not read.", counts.get("created", 0))
+                                 % {"created": counts.get("created", 0),
+                                    "total": counts.get("total", 0),
+                                    "skipped": counts.get("skipped", 0),
+                                    "errors": counts.get("errors", 0)})  # fmt: skip
+            return redirect("web:import_detail", result.job.public_id)
+    return render(request, "web/leads/cards.html", {"form": form},
+                  status=422 if form.errors else 200)  # fmt: skip
 
 
 @login_required

@@ -456,3 +456,45 @@ def quote_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
     response = HttpResponse(quote_documents.render_pdf(quote), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{quote_documents.file_name(quote)}"'
     return response
+
+
+# --- settings: discount limits ----------------------------------------------------------------
+@login_required
+def discount_limits(request: HttpRequest) -> HttpResponse:
+    """Each role's largest line discount without approval; administrators change them (an
+    empty box: no limit). Quotes above the owner's limit wait for a manager's approval."""
+    from guanxi.web.setup import _page
+
+    membership = _membership(request)
+    editable = membership.scope_for("platform.workspace", "change") != "none"
+    rows = quotes.discount_limits(membership.workspace_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied
+        for row in rows:
+            text = request.POST.get(f"limit-{row.role.key}", "").strip().rstrip("%％")
+            if _same_number(text, row.max_discount_percent):
+                continue  # unchanged (a default left as it is stays the default)
+            try:
+                quotes.set_discount_limit(workspace=membership.workspace, role=row.role,
+                                          max_discount_percent=text or None, by=request.user)  # fmt: skip
+            except ValidationFailed as exc:
+                errors[row.role.key] = "; ".join(str(message) for _p, message in exc.errors)
+        if not errors:
+            messages.success(request, _("Saved."))
+            return redirect("web:settings_discounts")
+        rows = quotes.discount_limits(membership.workspace_id)
+    return _page(request, "discounts", "discounts.html", rows=rows, editable=editable,
+                 errors=errors, posted=request.POST)  # fmt: skip
+
+
+def _same_number(text: str, value: Any) -> bool:
+    from decimal import Decimal, InvalidOperation
+
+    if value is None:
+        return text == ""
+    try:
+        return Decimal(text) == value
+    except (InvalidOperation, ValueError):
+        return False

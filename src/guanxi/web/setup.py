@@ -711,4 +711,6 @@ def duplicate_rules(request: HttpRequest) -> HttpResponse:
 # lead routing (guanxi.web.lead_rules): scoring, assignment, SLA, business hours
 SECTIONS += (
     ("lead_routing", gettext_lazy("Lead routing"), "web:settings_lead_routing", "sales.leadrule"),
+    # quotes (guanxi.web.quotes): seen by whoever sees price books, set by administrators
+    ("discounts", gettext_lazy("Discount limits"), "web:settings_discounts", "sales.pricebook"),
 )

@@ -283,6 +283,7 @@ urlpatterns += [
 urlpatterns += [
     path("leads/", leads.lead_list, name="lead_list"),
     path("leads/new/", leads.lead_new, name="lead_new"),
+    path("leads/cards/", leads.lead_cards, name="lead_cards"),
     re_path(rf"^leads/{ID}/$", leads.lead_detail, name="lead_detail"),
     re_path(rf"^leads/{ID}/edit/$", leads.lead_edit, name="lead_edit"),
     re_path(rf"^leads/{ID}/status/$", leads.lead_status, name="lead_status"),
@@ -353,6 +354,7 @@ urlpatterns += [
 # lead routing settings
 urlpatterns += [
     settings_path("lead-routing/", lead_rules.lead_routing, "lead_routing"),
+    settings_path("discount-limits/", quotes.discount_limits, "discounts"),
     settings_path("lead-routing/hours/", lead_rules.business_hours, "lead_hours"),
     re_path(
         r"^settings/lead-routing/(?P<kind>scoring|assignment|sla)/new/$",

@@ -389,11 +389,10 @@ def prepare(row: dict[str, str], ctx: Context) -> Prepared:
         else:
             result.fields[name] = value
     if any(values.get(name) for name in ADDRESS_FIELDS):
-        country = (values.get("country") or ctx.region).upper()
+        given = values.get("country", "")
+        country = normalize.country_code(given) or (given.upper() if given else ctx.region)
         if len(country) != 2:
-            country = {"中国": "CN", "CHINA": "CN", "台湾": "TW", "香港": "HK", "澳门": "MO"}.get(
-                values.get("country", "").upper(), ctx.region
-            )
+            country = ctx.region
         result.address = AddressInput(
             country=country, street=values.get("street", ""), district=values.get("district", ""),
             city=values.get("city", ""), region=values.get("region", ""),

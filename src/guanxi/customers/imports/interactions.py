@@ -100,34 +100,18 @@ def parse_datetime(text: str, zone: ZoneInfo) -> datetime | None:
 
 
 @dataclass
-class PreparedInteraction:
+class PreparedInteraction(mappings.MappedRow):
     """A row as a timeline entry; ``refs`` name its contact, in the order they are tried."""
 
     fields: dict[str, Any] = field(default_factory=dict)
     refs: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, key, field)
-    errors: list[dict[str, str]] = field(default_factory=list)
-    columns: dict[str, str] = field(default_factory=dict)
-    values: dict[str, str] = field(default_factory=dict)
 
 
 def prepare(row: dict[str, str], ctx: Context) -> PreparedInteraction:
     """Mapped and checked cells of a row; every problem is reported, not only the first."""
     result = PreparedInteraction()
-    values: dict[str, str] = {}
-    for column, spec in ctx.job.mapping.items():
-        text = mappings.transform(row.get(column, "") or "", spec.get("transform", "trim"))
-        result.columns[spec["field"]] = column
-        if text:
-            values[spec["field"]] = text
-    for name, value in (ctx.job.defaults or {}).items():
-        if value and not values.get(name):
-            values[name] = str(value)
-            result.columns.setdefault(name, name)
-    result.values = values
-
-    def error(name: str, message: str) -> None:
-        result.errors.append({"column": result.columns.get(name, name),
-                              "value": values.get(name, ""), "message": str(message)})  # fmt: skip
+    values = result.read(row, ctx)
+    error = result.error
 
     for name, kind in CONTACT_REFS:
         value = values.get(name)

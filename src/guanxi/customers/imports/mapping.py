@@ -3,16 +3,21 @@ and Chinese headers (simplified or traditional), and the transforms a column may
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import opencc
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from guanxi.platform.errors import ValidationFailed
+from guanxi.platform.errors import GuanxiError, ValidationFailed
+
+if TYPE_CHECKING:
+    from guanxi.customers.imports.engine import Context
 
 _to_simplified = opencc.OpenCC("t2s")
 
@@ -230,3 +235,45 @@ def transform(value: str, how: str) -> str:
     if how == "title":
         return value.title()
     return value
+
+
+@dataclass
+class MappedRow:
+    """A row of a registered kind as its mapped fields: ``values`` (field -> text; empty
+    cells left out, the job's per-field defaults filling them), ``columns`` (field -> the
+    column it came from, for messages) and the ``errors`` found, each naming its column."""
+
+    errors: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    columns: dict[str, str] = dataclasses.field(default_factory=dict)
+    values: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def read(self, row: dict[str, str], ctx: Context) -> dict[str, str]:
+        for column, spec in ctx.job.mapping.items():
+            text = transform(row.get(column, "") or "", spec.get("transform", "trim"))
+            self.columns[spec["field"]] = column
+            if text:
+                self.values[spec["field"]] = text
+        for name, value in (ctx.job.defaults or {}).items():
+            if value and not self.values.get(name):
+                self.values[name] = str(value)
+                self.columns.setdefault(name, name)
+        return self.values
+
+    def error(self, name: str, message: Any) -> None:
+        self.errors.append({"column": self.columns.get(name, name),
+                            "value": self.values.get(name, ""), "message": str(message)})  # fmt: skip
+
+    def service_errors(self, exc: GuanxiError, renames: dict[str, str] | None = None
+                       ) -> list[dict[str, str]]:  # fmt: skip
+        """A service's errors (``lines.0.quantity``, ``phone``) on this row's columns."""
+        pairs = exc.errors if isinstance(exc, ValidationFailed) else [("", str(exc))]
+        result = []
+        for path, message in pairs:
+            if path.startswith("custom_fields."):
+                name = f"cf.{path.split('.', 1)[1]}"
+            else:
+                name = path.split(".")[-1]
+                name = (renames or {}).get(name, name)
+            result.append({"column": self.columns.get(name, name),
+                           "value": self.values.get(name, ""), "message": str(message)})  # fmt: skip
+        return result

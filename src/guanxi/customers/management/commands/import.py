@@ -18,7 +18,7 @@ from guanxi.platform.management.commands._base import GuanxiCommand, fail
 
 class Command(GuanxiCommand):
     help = (
-        "Import contacts, accounts, interactions or orders from a file (CSV in UTF-8, GB18030/GBK or Big5; XLSX; "
+        "Import contacts, accounts, interactions, orders or leads from a file (CSV in UTF-8, GB18030/GBK or Big5; XLSX; "
         "vCard; JSON lines). Prints progress, then one JSON line of counts. A stopped import "
         "continues where it stopped with --resume JOB_ID."
     )
