@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from io import StringIO
 from pathlib import Path
 
@@ -19,6 +20,13 @@ from tests.customers.twins import make_twins
 from tests.factories import make_member
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+# The accuracy check loads 1,188 contacts through the services and scores them in DuckDB:
+# the database only hands the contacts over, which the other scans here cover on both
+# databases. It runs once, in the SQLite pass.
+ACCURACY_ONCE = pytest.mark.skipif(
+    bool(os.environ.get("GUANXI_DATABASE_URL")),
+    reason="the model runs in DuckDB: its accuracy is measured in the SQLite pass",
+)
 
 
 def test_febrl4_linkage_f1_at_least_0995():
@@ -49,6 +57,7 @@ def _scan(membership, **kwargs):
     return run
 
 
+@ACCURACY_ONCE
 def test_bilingual_set_precision_and_recall(workspace, admin, tmp_path):
     """Han / pinyin / traditional forms, phone formats, typos, swapped names; namesakes and
     colleagues as hard negatives. Scored as pairs within the proposed clusters."""
