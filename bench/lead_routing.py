@@ -1,6 +1,8 @@
 """Lead routing figures: 10,000 leads created and routed one by one, as a web form's request
 does it (create the lead, send ``lead_created`` — scoring, 50 assignment rules, the SLA due
-time, audit, notification — and commit), among 1,000 users in 50 teams.
+time, audit, notification — and commit), among 1,000 users in 50 teams; then 10,000 more
+created through the lead service and routed together (``leads.created_together``: an
+import's batch, bulk intake) in transactions of ``--together`` leads.
 
     python bench/lead_routing.py                  # SQLite in a temp folder
     createdb -h 127.0.0.1 -U postgres routing_bench
@@ -185,7 +187,43 @@ def run(args: argparse.Namespace, db: str) -> None:
         with CaptureQueriesContext(connection) as queries:
             for n in range(10**6, 10**6 + 200):
                 one(n)
-    owned = Lead.objects.for_workspace(workspace).filter(owner__isnull=False).count()
+        # the same leads as web intake in bulk: created through the service (validation,
+        # normalization, history) and routed together per transaction of --together leads
+        from guanxi.sales import leads as lead_services
+
+        def together(start: int, count: int) -> None:
+            with transaction.atomic(), lead_services.created_together(by=None):
+                for n in range(start, start + count):
+                    fields = lead_fields(rng, n)
+                    name = fields.pop("display_name")
+                    source, consent = fields.pop("source"), fields.pop("consent")
+                    lead_services.create_lead(workspace=workspace, by=None, source=source,
+                                              full_name=name, consent=consent,
+                                              source_detail="bulk", **fields)  # fmt: skip
+
+        size = args.together
+        began = time.perf_counter()
+        batch_ms = []
+        for start in range(2 * 10**6, 2 * 10**6 + args.leads, size):
+            t0 = time.perf_counter_ns()
+            together(start, min(size, 2 * 10**6 + args.leads - start))
+            batch_ms.append((time.perf_counter_ns() - t0) / 1e6)
+        elapsed_together = time.perf_counter() - began
+        with CaptureQueriesContext(connection) as batch_queries:
+            together(3 * 10**6, size)
+    bulk = Lead.objects.for_workspace(workspace).filter(source_detail="bulk")
+    routed = bulk.filter(owner__isnull=False).count()
+    emit(db=db, step="create+route together", leads=args.leads, batch=size,
+         leads_per_s=round(args.leads / elapsed_together, 1),
+         batch_p50_ms=percentile(batch_ms, 0.5), batch_p95_ms=percentile(batch_ms, 0.95),
+         queries_per_lead=round(len(batch_queries) / size, 2),
+         assigned_share=round(routed / (args.leads + size), 3))  # fmt: skip
+    owned = (
+        Lead.objects.for_workspace(workspace)
+        .filter(owner__isnull=False)
+        .exclude(source_detail="bulk")
+        .count()
+    )
     emit(db=db, step="create+route", leads=args.leads,
          leads_per_s=round(args.leads / elapsed, 1), p50_ms=percentile(samples, 0.5),
          p95_ms=percentile(samples, 0.95), queries_per_lead=round(len(queries) / 200, 2),
@@ -217,6 +255,8 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=50)
     parser.add_argument("--assignment-rules", type=int, default=50)
     parser.add_argument("--scoring-rules", type=int, default=30)
+    parser.add_argument("--together", type=int, default=500,
+                        help="leads per transaction when created and routed together")  # fmt: skip
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     with tempfile.TemporaryDirectory() as home:

@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from guanxi.platform import services as platform
+from guanxi.platform.context import acting_in
 from guanxi.platform.errors import ValidationFailed
 from guanxi.platform.models import AuditEvent, Notification
 from guanxi.sales.lead_routing import config as routing_config
@@ -418,3 +419,94 @@ def test_routing_reads_the_rules_once_while_they_stay_the_same(
                                  field="source", operator="equals", value="web", points=1)  # fmt: skip
     assert routing_config.routing_config(workspace.pk) is not before
     assert make_lead(workspace).score == 6
+
+
+# --- many leads at once -----------------------------------------------------------------------
+def _routing_world(prefix: str):
+    """A workspace with every kind of target: round robin, least loaded (with an existing
+    lead), one user, a queue, and a fallback team."""
+    from guanxi.platform.services import create_workspace
+
+    workspace = create_workspace(slug=f"{prefix}-ws", name=prefix)
+    admin = make_member(workspace=workspace, role_key="administrator", username=f"{prefix}-a")
+    teams = {name: make_team(workspace=workspace, name=name) for name in ("rr", "ll", "q", "fb")}
+    people = {
+        name: [make_member(workspace=workspace, team=team, username=f"{prefix}-{name}{i}")
+               for i in range(3)]
+        for name, team in teams.items()
+    }  # fmt: skip
+    by = admin.user
+    with acting_in(workspace):
+        make_lead(workspace, owner=people["ll"][1].user, status="working")  # one lead of load
+        services.create_scoring_rule(workspace=workspace, by=by, name="Buyer", field="title",
+                                     operator="contains", value="经理", points=20)  # fmt: skip
+        services.create_assignment_rule(workspace=workspace, by=by, name="RR",
+                                        regions=["广东省"], method="round_robin", team=teams["rr"])  # fmt: skip
+        services.create_assignment_rule(workspace=workspace, by=by, name="LL",
+                                        regions=["浙江省"], method="least_loaded", team=teams["ll"])  # fmt: skip
+        services.create_assignment_rule(workspace=workspace, by=by, name="VIP", min_score=20,
+                                        method="user", user=people["q"][2].user)  # fmt: skip
+        services.create_assignment_rule(workspace=workspace, by=by, name="Q", regions=["四川省"],
+                                        method="queue", team=teams["q"])  # fmt: skip
+        services.update_routing_settings(workspace=workspace, by=by, fallback_method="round_robin",
+                                         fallback_team=teams["fb"])  # fmt: skip
+        services.create_sla_policy(workspace=workspace, by=by, name="All", first_touch_minutes=240)
+    return workspace
+
+
+INCOMING = [("广东省", ""), ("浙江省", ""), ("广东省", "采购经理"), ("浙江省", ""), ("四川省", ""),
+            ("北京市", ""), ("广东省", ""), ("浙江省", ""), ("浙江省", ""), ("北京市", ""),
+            ("广东省", ""), ("浙江省", "")]  # fmt: skip
+
+
+def _outcome(workspace):
+    from guanxi.platform.models import AuditEvent, Notification
+
+    with acting_in(workspace):
+        leads = Lead.objects.for_workspace(workspace).exclude(status="working").order_by("pk")
+        rows = [(lead.owner.username.split("-", 1)[1] if lead.owner else None,
+                 lead.team.name if lead.team else None, lead.score, lead.sla_due_at is not None)
+                for lead in leads.select_related("owner", "team")]  # fmt: skip
+        history = [(row.owner_id, row.score) for row in
+                   Lead.history.filter(history_type="+", id__in=leads).order_by("id")]  # fmt: skip
+        audits = AuditEvent.objects.filter(workspace=workspace, action="lead.assigned").count()
+        notes = Notification.objects.for_workspace(workspace).filter(
+            kind="sales.lead_assigned").count()  # fmt: skip
+    return rows, [h[1] for h in history], audits, notes, [lead.owner_id for lead in leads]
+
+
+def test_leads_routed_together_end_as_if_one_by_one():
+    from guanxi.sales import leads as lead_services
+
+    one = _routing_world("one")
+    many = _routing_world("many")
+    with acting_in(one):
+        for n, (region, title) in enumerate(INCOMING):
+            lead_services.create_lead(workspace=one, by=None, source="web", full_name=f"客户{n}",
+                                      phone=f"1391234{n:04d}", region=region, title=title)  # fmt: skip
+    with acting_in(many), lead_services.created_together(by=None) as batch:
+        for n, (region, title) in enumerate(INCOMING):
+            lead_services.create_lead(workspace=many, by=None, source="web", full_name=f"客户{n}",
+                                      phone=f"1391234{n:04d}", region=region, title=title)  # fmt: skip
+        assert all(lead.owner_id is None for lead in batch)  # routed when the block ends
+    first, second = _outcome(one), _outcome(many)
+    assert first[:4] == second[:4]
+    assert len({row[0] for row in first[0] if row[1] == "rr"}) == 3  # turns went round
+    assert second[2] == len(INCOMING)  # each assignment audited
+    assert second[3] == len(INCOMING) - 1  # each owner told; the queue's lead has none
+    _rows, _scores, _audits, _notes, owners = second
+    with acting_in(many):
+        history_owners = list(Lead.history.filter(history_type="+", id__in=Lead.objects.filter(
+            workspace=many).exclude(status="working")).order_by("id").values_list(
+            "owner_id", flat=True))  # fmt: skip
+    assert history_owners == owners  # the "created" history rows show them routed
+
+
+def test_created_together_gives_unrouted_leads_to_who_created_them(workspace, admin):
+    from guanxi.sales import leads as lead_services
+
+    with lead_services.created_together(by=admin.user):
+        lead = lead_services.create_lead(workspace=workspace, by=admin.user, full_name="周慧",
+                                         phone="13612345678")  # fmt: skip
+    lead.refresh_from_db()
+    assert lead.owner == admin.user and lead.assigned_at is not None

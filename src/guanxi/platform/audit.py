@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from guanxi.platform.context import current_client, current_workspace
+from guanxi.platform.ids import new_public_id
 from guanxi.platform.models import AuditEvent, Workspace
 
 
@@ -18,13 +19,31 @@ def record_audit(
     data: dict | None = None,
     actor_label: str = "",
 ) -> AuditEvent:
+    event = audit_event(
+        action=action, actor=actor, workspace=workspace, obj=obj, data=data, actor_label=actor_label
+    )
+    event.save()
+    return event
+
+
+def audit_event(
+    *,
+    action: str,
+    actor: Any = None,
+    workspace: Workspace | None = None,
+    obj: Any = None,
+    data: dict | None = None,
+    actor_label: str = "",
+) -> AuditEvent:
+    """An unsaved audit event as ``record_audit`` writes it (for ``bulk_create``)."""
     ip, user_agent = current_client()
     if workspace is None:
         workspace = getattr(obj, "workspace", None) if obj is not None else None
         workspace = workspace if isinstance(workspace, Workspace) else current_workspace()
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    event = AuditEvent(
+    return AuditEvent(
+        public_id=new_public_id("aud"),
         workspace=workspace,
         actor=actor,
         actor_label=actor_label or (actor.get_username() if actor is not None else ""),
@@ -36,5 +55,3 @@ def record_audit(
         user_agent=user_agent,
         data=data or {},
     )
-    event.save()
-    return event

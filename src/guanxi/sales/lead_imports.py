@@ -204,6 +204,11 @@ def plan_batch(chunk: list, ctx: engine.Context, by: User, inflight: dict) -> en
     def write() -> None:
         # leads this job wrote, by key: a card scanned twice in one file is one lead
         written: dict[tuple[str, str], int] = ctx.state.setdefault("lead_keys", {})
+        # the batch's new leads are scored and assigned together when it is written
+        with leads.created_together(by=by):
+            _write_rows(written)
+
+    def _write_rows(written: dict[tuple[str, str], int]) -> None:
         for line, item in prepared.items():
             match = next((found[key] for key in item.match_keys() if key in found), None)
             if match is None:

@@ -10,6 +10,9 @@ path sends inside its transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -23,6 +26,7 @@ from guanxi.customers import identity, normalize
 from guanxi.customers import services as customers
 from guanxi.customers.models import Account, AccountContact, Contact, ContactPoint
 from guanxi.platform.audit import record_audit
+from guanxi.platform.bulkupdate import update_columns
 from guanxi.platform.context import acting_in
 from guanxi.platform.errors import Forbidden, ValidationFailed
 from guanxi.platform.models import Membership, Team, User, Workspace
@@ -32,7 +36,7 @@ from guanxi.platform.visibility import can, may_add
 from guanxi.sales import services as sales
 from guanxi.sales.models import Lead, Opportunity
 from guanxi.sales.permissions import CONVERT
-from guanxi.sales.signals import lead_created, lead_first_touched
+from guanxi.sales.signals import lead_created, lead_first_touched, leads_created
 from guanxi.timeline import services as timeline
 from guanxi.timeline.models import Activity, Channel, Interaction
 
@@ -201,6 +205,10 @@ def create_lead(
         # a visitor's form is no one's act: its history row and source say where it came from
         record_audit(action="sales.lead.created", actor=by, workspace=workspace, obj=lead,
                      data={"source": source})  # fmt: skip
+    together = _together.get()
+    if together is not None:  # announced with the others when the block ends
+        together.append(lead)
+        return lead
     _announce(lead, by=by)
     if lead.owner_id is None and by is not None:
         # nobody routed it: whoever typed it in works it
@@ -208,6 +216,36 @@ def create_lead(
         lead.assigned_at = timezone.now()
         lead.save(update_fields=["owner", "team", "assigned_at"])
     return lead
+
+
+_together: ContextVar[list[Lead] | None] = ContextVar("leads_created_together", default=None)
+
+
+@contextmanager
+def created_together(*, by: User | None) -> Iterator[list[Lead]]:
+    """Leads created inside the block (``create_lead``) are announced together when it ends —
+    one ``leads_created`` signal, which routing answers by scoring and assigning them all
+    at once — and then, like one by one, a lead nobody was given goes to ``by``. Use it
+    inside a transaction (an import's batch); the list holds the leads created."""
+    batch: list[Lead] = []
+    token = _together.set(batch)
+    try:
+        yield batch
+    finally:
+        _together.reset(token)
+    if not batch:
+        return
+    leads_created.send(sender=Lead, leads=batch, actor=by)
+    if by is None:
+        return
+    unowned = [lead for lead in batch if lead.owner_id is None]
+    if unowned:
+        owner, team = _owner_and_team(batch[0].workspace, by, None)
+        now = timezone.now()
+        for lead in unowned:
+            lead.owner, lead.team = owner, lead.team or team
+            lead.assigned_at = now
+        update_columns(Lead, unowned, ["owner", "team", "assigned_at"])
 
 
 def _announce(lead: Lead, *, by: User | None) -> None:

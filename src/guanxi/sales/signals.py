@@ -11,6 +11,11 @@ from django.dispatch import Signal
 # Receivers score it, assign it and set its follow-up time.
 lead_created = Signal()
 
+# Many leads were created together (``leads.created_together``: an import's batch, bulk
+# intake). Arguments: ``leads`` (saved, in order), ``actor``. Sent instead of ``lead_created``
+# for each; receivers do the same for all of them at once.
+leads_created = Signal()
+
 # A lead was touched for the first time by its owner (a call, an e-mail or a status change
 # logged on it); ``lead.first_touched_at`` is set. Arguments: ``lead``, ``actor``.
 lead_first_touched = Signal()

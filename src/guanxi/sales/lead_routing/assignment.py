@@ -105,17 +105,18 @@ def _members(workspace_id: int, exclude: Collection[int], *, by: str, value: int
     ]
 
 
-def next_turn(workspace_id: int, team_id: int) -> int:
-    """The team's next round-robin turn (1, 2, 3…), raised atomically in one statement."""
+def next_turn(workspace_id: int, team_id: int, count: int = 1) -> int:
+    """The team's next round-robin turn (1, 2, 3…), raised atomically in one statement;
+    with ``count``, that many turns are taken and the first is returned."""
     table = connection.ops.quote_name(AssignmentPointer._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (workspace_id, team_id, counter) VALUES (%s, %s, 1) "
-            f"ON CONFLICT (workspace_id, team_id) DO UPDATE SET counter = {table}.counter + 1 "
+            f"INSERT INTO {table} (workspace_id, team_id, counter) VALUES (%s, %s, %s) "
+            f"ON CONFLICT (workspace_id, team_id) DO UPDATE SET counter = {table}.counter + %s "
             "RETURNING counter",
-            [workspace_id, team_id],
+            [workspace_id, team_id, count, count],
         )
-        return int(cursor.fetchone()[0])
+        return int(cursor.fetchone()[0]) - count + 1
 
 
 def _pick(workspace_id: int, team_id: int, members: Sequence[Candidate], method: str) -> Candidate:
@@ -173,3 +174,101 @@ def choose(
         if found is not None:
             return Assignment(found[0], found[1], None, config.fallback.method, fallback=True)
     return Assignment(None, None, None, "", fallback=True)
+
+
+class BatchChooser:
+    """``choose`` for many new leads of one workspace at once, with the outcome of choosing
+    for them one by one in order: a team's members are read once; least loaded counts a
+    team's open leads once and adds each lead it gives; round-robin turns are taken for the
+    whole batch in one statement per team (``finish``)."""
+
+    def __init__(self, config: RoutingConfig) -> None:
+        self.config = config
+        self.chosen: list[Assignment] = []
+        self._members: dict[tuple[str, int], list[Candidate]] = {}
+        self._loads: dict[int, dict[int, int]] = {}
+        self._ties: dict[int, list[int]] = {}  # team -> [first turn, turns used]
+        self._waiting: dict[int, list[tuple[int, list[Candidate]]]] = {}  # round robin
+        self._counts = True
+
+    def _candidates(self, by: str, value: int) -> list[Candidate]:
+        if (by, value) not in self._members:
+            self._members[(by, value)] = _members(self.config.workspace_id, (), by=by,
+                                                  value=value)  # fmt: skip
+        return self._members[(by, value)]
+
+    def _least_loaded(self, team_id: int, members: list[Candidate]) -> Candidate:
+        if team_id not in self._loads:
+            self._loads[team_id] = dict(
+                Lead.objects.for_workspace(self.config.workspace_id)
+                .filter(owner_id__in=[m.user_id for m in members], status__in=LOAD_STATUSES)
+                .values("owner_id").annotate(n=Count("id")).order_by()
+                .values_list("owner_id", "n")
+            )  # fmt: skip
+        loads = self._loads[team_id]
+        lowest = min(loads.get(m.user_id, 0) for m in members)
+        tied = [m for m in members if loads.get(m.user_id, 0) == lowest]
+        pick = tied[0]
+        if len(tied) > 1:  # ties go round robin: one turn taken now, the next ones counted
+            if team_id not in self._ties:
+                self._ties[team_id] = [next_turn(self.config.workspace_id, team_id), 0]
+            first, used = self._ties[team_id]
+            pick = tied[(first + used - 1) % len(tied)]
+            self._ties[team_id][1] += 1
+        if self._counts:  # the lead adds to its owner's open work
+            loads[pick.user_id] = loads.get(pick.user_id, 0) + 1
+        return pick
+
+    def _target(self, target: Target, rule: Any, fallback: bool) -> Assignment | None:
+        if target.method == Method.USER:
+            members = self._candidates("user", target.user_id) if target.user_id else []
+            if not members:
+                return None
+            return Assignment(members[0].user(), members[0].team_id, rule, target.method,
+                              fallback)  # fmt: skip
+        if target.team_id is None:
+            return None
+        if target.method == Method.QUEUE:
+            return Assignment(None, target.team_id, rule, target.method, fallback)
+        members = self._candidates("team", target.team_id)
+        if not members:
+            return None
+        if len(members) == 1:
+            pick = members[0]
+        elif target.method == Method.LEAST_LOADED:
+            pick = self._least_loaded(target.team_id, members)
+        else:  # round robin: the owner is given by ``finish``
+            waiting = self._waiting.setdefault(target.team_id, [])
+            waiting.append((len(self.chosen), members))
+            return Assignment(None, target.team_id, rule, target.method, fallback)
+        return Assignment(pick.user(), target.team_id, rule, target.method, fallback)
+
+    def choose(self, lead: Lead, *, score: int) -> int:
+        """Choose for ``lead``; the index of its assignment in ``chosen``."""
+        self._counts = lead.status in LOAD_STATUSES
+        found = None
+        for rule in self.config.assignment:
+            if rule.matches(lead, score):
+                found = self._target(rule.target, rule, False)
+                if found is not None:
+                    break
+        if found is None and self.config.fallback is not None:
+            found = self._target(self.config.fallback, None, True)
+        self.chosen.append(found or Assignment(None, None, None, "", fallback=True))
+        return len(self.chosen) - 1
+
+    def finish(self) -> list[Assignment]:
+        """Give the round-robin owners (one statement per team) and count the extra turns
+        least-loaded ties took."""
+        workspace_id = self.config.workspace_id
+        for team_id, waiting in self._waiting.items():
+            first = next_turn(workspace_id, team_id, len(waiting))
+            for offset, (index, members) in enumerate(waiting):
+                pick = members[(first + offset - 1) % len(members)]
+                was = self.chosen[index]
+                self.chosen[index] = Assignment(pick.user(), team_id, was.rule, was.method,
+                                                was.fallback)  # fmt: skip
+        for team_id, (_first, used) in self._ties.items():
+            if used > 1:
+                next_turn(workspace_id, team_id, used - 1)
+        return self.chosen

@@ -14,13 +14,19 @@ def on_lead_created(sender: Any, *, lead: Lead, actor: Any = None, **kwargs: Any
     services.route_new_lead(lead=lead, actor=actor)
 
 
+def on_leads_created(sender: Any, *, leads: list[Lead], actor: Any = None, **kwargs: Any) -> None:
+    """The same for many leads at once (an import's batch)."""
+    services.route_leads(leads, actor=actor)
+
+
 def on_lead_first_touched(sender: Any, *, lead: Lead, actor: Any = None, **kwargs: Any) -> None:
     """Record the response time; the SLA sweep skips touched leads by itself."""
     services.record_first_touch(lead=lead)
 
 
 def connect() -> None:
-    from guanxi.sales.signals import lead_created, lead_first_touched
+    from guanxi.sales.signals import lead_created, lead_first_touched, leads_created
 
     lead_created.connect(on_lead_created, dispatch_uid="lead_routing.created")
+    leads_created.connect(on_leads_created, dispatch_uid="lead_routing.created_together")
     lead_first_touched.connect(on_lead_first_touched, dispatch_uid="lead_routing.first_touched")

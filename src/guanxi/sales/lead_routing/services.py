@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.platform.audit import record_audit
+from guanxi.platform.bulkupdate import update_columns
 from guanxi.platform.errors import ValidationFailed
 from guanxi.platform.models import Membership, Team, User, Workspace
 from guanxi.platform.notifications import notify, register_kind
@@ -493,17 +494,20 @@ def _score(config: RoutingConfig, lead: Lead, now: dt.datetime) -> None:
     lead.scored_at = now
 
 
+def _assignment_data(lead: Lead, chosen: assignment.Assignment,
+                     previous_owner_id: int | None = None) -> dict[str, Any]:  # fmt: skip
+    return {"owner": chosen.owner.username if chosen.owner else None,
+            "team": lead.team_id, "rule": chosen.rule.public_id if chosen.rule else None,
+            "rule_name": chosen.rule_name, "method": chosen.method,
+            "fallback": chosen.fallback, "previous_owner": previous_owner_id,
+            "score": lead.score,
+            "sla_due_at": lead.sla_due_at.isoformat() if lead.sla_due_at else None}  # fmt: skip
+
+
 def _announce(lead: Lead, chosen: assignment.Assignment, *, by: User | None, action: str,
               previous_owner_id: int | None = None) -> None:  # fmt: skip
-    record_audit(
-        action=action, actor=by, workspace=Workspace(pk=lead.workspace_id), obj=lead,
-        data={"owner": chosen.owner.username if chosen.owner else None,
-              "team": lead.team_id, "rule": chosen.rule.public_id if chosen.rule else None,
-              "rule_name": chosen.rule_name, "method": chosen.method,
-              "fallback": chosen.fallback, "previous_owner": previous_owner_id,
-              "score": lead.score,
-              "sla_due_at": lead.sla_due_at.isoformat() if lead.sla_due_at else None},
-    )  # fmt: skip
+    record_audit(action=action, actor=by, workspace=Workspace(pk=lead.workspace_id), obj=lead,
+                 data=_assignment_data(lead, chosen, previous_owner_id))  # fmt: skip
     if chosen.owner is not None:
         notify(workspace=lead.workspace_id, recipient=chosen.owner, kind="sales.lead_assigned",
                by=by, data={"lead": str(lead)}, url=lead_url(lead))  # fmt: skip
@@ -538,6 +542,82 @@ def route_new_lead(*, lead: Lead, actor: User | None = None,
     if chosen is not None and (chosen.owner is not None or chosen.team_id is not None):
         _announce(lead, chosen, by=actor, action="lead.assigned")
     return chosen
+
+
+ROUTED_FIELDS = ("score", "score_details", "scored_at", "assigned_at", "sla_due_at", "owner",
+                 "team")  # fmt: skip
+
+
+def route_leads(leads: Sequence[Lead], *, actor: User | None = None,
+                now: dt.datetime | None = None) -> list[assignment.Assignment | None]:  # fmt: skip
+    """``route_new_lead`` for many new leads of one workspace, in order, with the same
+    outcome — scores, owners (round-robin turns and least-loaded counts as if one by one),
+    follow-up times, the "created" history rows, audit events and notifications — written
+    in a handful of statements instead of a dozen per lead. Imports and bulk intake use it;
+    run it in the transaction that created the leads."""
+    if not leads:
+        return []
+    now = now or timezone.now()
+    workspace_id = leads[0].workspace_id
+    config = routing_config(workspace_id)
+    events = scoring.lead_behaviour(list(leads)) if config.reads_behaviour else {}
+    chooser = assignment.BatchChooser(config)
+    indexes: list[int | None] = []
+    for lead in leads:
+        lead.score, lead.score_details = scoring.score(
+            config.scoring, lead, events.get(lead.pk, []), now
+        )
+        lead.scored_at = now
+        routed = lead.owner_id is None and lead.team_id is None and lead.is_open
+        indexes.append(chooser.choose(lead, score=lead.score) if routed else None)
+    chosen = chooser.finish()
+    result: list[assignment.Assignment | None] = []
+    for lead, index in zip(leads, indexes, strict=True):
+        pick = chosen[index] if index is not None else None
+        if pick is not None:
+            lead.owner, lead.team_id = pick.owner, pick.team_id
+        if lead.owner_id is not None or lead.team_id is not None:
+            lead.assigned_at = lead.assigned_at or now
+            lead.sla_due_at = _due(config, lead, lead.assigned_at)
+        result.append(pick)
+    update_columns(Lead, leads, ROUTED_FIELDS)
+    # routing is part of creating them: their "created" history rows show them routed
+    by_id = {lead.pk: lead for lead in leads}
+    columns = [Lead._meta.get_field(name).attname for name in ROUTED_FIELDS]
+    history = list(Lead.history.filter(id__in=by_id, history_type="+"))
+    for row in history:
+        for column in columns:
+            setattr(row, column, getattr(by_id[row.id], column))
+    if history:
+        update_columns(Lead.history.model, history, ROUTED_FIELDS)
+    _announce_many(
+        [(lead, pick) for lead, pick in zip(leads, result, strict=True)
+         if pick is not None and (pick.owner is not None or pick.team_id is not None)],
+        by=actor,
+    )  # fmt: skip
+    return result
+
+
+def _announce_many(routed: list[tuple[Lead, assignment.Assignment]], *, by: User | None) -> None:
+    """``_announce`` for many leads: the audit events and notifications in two inserts."""
+    from guanxi.platform.audit import audit_event
+    from guanxi.platform.ids import new_public_id
+    from guanxi.platform.models import AuditEvent, Notification
+
+    events, notes = [], []
+    for lead, chosen in routed:
+        events.append(audit_event(action="lead.assigned", actor=by,
+                                  workspace=Workspace(pk=lead.workspace_id), obj=lead,
+                                  data=_assignment_data(lead, chosen)))  # fmt: skip
+        if chosen.owner is not None and (by is None or by.pk != chosen.owner.pk):
+            notes.append(Notification(
+                public_id=new_public_id(Notification.public_id_prefix),
+                workspace_id=lead.workspace_id, recipient=chosen.owner, actor=by,
+                kind="sales.lead_assigned", data={"lead": str(lead)}, url=lead_url(lead),
+                created_by=by, updated_by=by,
+            ))  # fmt: skip
+    AuditEvent.objects.bulk_create(events, batch_size=500)
+    Notification.objects.bulk_create(notes, batch_size=500)
 
 
 def _set_owner(lead: Lead, chosen: assignment.Assignment, config: RoutingConfig, *,
