@@ -200,12 +200,16 @@ def create_lead(
         **cleaned,
     )
     lead.display_name = _display_name(lead)
+    together = _together.get()
+    if together is not None:  # its "created" history row is written with the others'
+        lead.skip_history_when_saving = True
     lead.save()
+    if together is not None:
+        del lead.skip_history_when_saving
     if by is not None:
         # a visitor's form is no one's act: its history row and source say where it came from
         record_audit(action="sales.lead.created", actor=by, workspace=workspace, obj=lead,
                      data={"source": source})  # fmt: skip
-    together = _together.get()
     if together is not None:  # announced with the others when the block ends
         together.append(lead)
         return lead
@@ -225,7 +229,8 @@ _together: ContextVar[list[Lead] | None] = ContextVar("leads_created_together", 
 def created_together(*, by: User | None) -> Iterator[list[Lead]]:
     """Leads created inside the block (``create_lead``) are announced together when it ends —
     one ``leads_created`` signal, which routing answers by scoring and assigning them all
-    at once — and then, like one by one, a lead nobody was given goes to ``by``. Use it
+    at once — and then, like one by one, a lead nobody was given goes to ``by``; their
+    "created" history rows are written last, in one insert, showing them routed. Use it
     inside a transaction (an import's batch); the list holds the leads created."""
     batch: list[Lead] = []
     token = _together.set(batch)
@@ -236,9 +241,7 @@ def created_together(*, by: User | None) -> Iterator[list[Lead]]:
     if not batch:
         return
     leads_created.send(sender=Lead, leads=batch, actor=by)
-    if by is None:
-        return
-    unowned = [lead for lead in batch if lead.owner_id is None]
+    unowned = [lead for lead in batch if lead.owner_id is None] if by is not None else []
     if unowned:
         owner, team = _owner_and_team(batch[0].workspace, by, None)
         now = timezone.now()
@@ -246,6 +249,10 @@ def created_together(*, by: User | None) -> Iterator[list[Lead]]:
             lead.owner, lead.team = owner, lead.team or team
             lead.assigned_at = now
         update_columns(Lead, unowned, ["owner", "team", "assigned_at"])
+    # the "created" history rows, as the leads stand once routed (one insert)
+    for lead in batch:
+        lead._history_date = lead.created_at
+    Lead.history.bulk_history_create(batch, default_user=by)
 
 
 def _announce(lead: Lead, *, by: User | None) -> None:
