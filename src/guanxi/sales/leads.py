@@ -9,8 +9,9 @@ path sends inside its transaction.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -132,7 +133,22 @@ def _owner_and_team(
 
 
 # --- create -----------------------------------------------------------------------------------
-@transaction.atomic
+_together: ContextVar[list[Lead] | None] = ContextVar("leads_created_together", default=None)
+
+
+def _atomic_alone(func: Callable[..., Any]) -> Callable[..., Any]:
+    """One transaction (a savepoint when nested) — except for leads created together, whose
+    caller holds the transaction and, row by row if it wants, the savepoints."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with transaction.atomic(savepoint=_together.get() is None):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_atomic_alone
 def create_lead(
     *,
     workspace: Workspace,
@@ -220,9 +236,6 @@ def create_lead(
         lead.assigned_at = timezone.now()
         lead.save(update_fields=["owner", "team", "assigned_at"])
     return lead
-
-
-_together: ContextVar[list[Lead] | None] = ContextVar("leads_created_together", default=None)
 
 
 @contextmanager
