@@ -48,3 +48,31 @@ def test_create_a_lead_convert_it_and_land_on_the_account(new_page):
     opportunity = Opportunity.objects.for_workspace(workspace).get()
     assert lead.status == "converted" and lead.converted_opportunity == opportunity
     assert opportunity.amount == 88000 and opportunity.account == lead.converted_account
+
+
+def test_business_cards_become_leads_on_a_phone(new_page, tmp_path):
+    workspace = make_workspace(slug="acme", name="ACME 贸易")
+    rep = make_member(workspace=workspace, role_key="sales_rep",
+                      team=make_team(workspace=workspace, name="华东"), username="li.na")  # fmt: skip
+    rep.user.set_password(PASSWORD)
+    rep.user.save()
+    card = tmp_path / "card.vcf"
+    card.write_text("BEGIN:VCARD\nVERSION:3.0\nN:孙;丽;;;\nFN:孙丽\nORG:东方光电\n"
+                    "TEL;TYPE=CELL:13712345678\nEMAIL:sun.li@dongfang.cn\nEND:VCARD\n",
+                    encoding="utf-8")  # fmt: skip
+    page = new_page(width=360, height=800)
+    sign_in(page, "li.na")
+    page.goto("/leads/")
+    page.click("a[href='/leads/cards/']")
+    page.wait_for_url(re.compile(r"/leads/cards/$"))
+    assert axe_violations(page) == []
+    assert horizontal_overflow(page) == 0
+    page.set_input_files("#id_file", str(card))
+    page.fill("#id_met_at", "光博会")
+    page.check("#id_consent")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/leads/lead_[0-9a-z]{26}/$"))
+    assert page.locator("h1").inner_text() == "孙丽"
+    lead = Lead.objects.for_workspace(workspace).get()
+    assert (lead.source, lead.source_detail, lead.consent) == ("business_card", "光博会", True)
+    assert lead.owner == rep.user

@@ -15,7 +15,17 @@ from tests.factories import make_member, make_team, make_workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-SETTINGS = ["users", "tree", "teams", "roles", "fields", "stages", "tokens", "audit"]
+SETTINGS = [
+    "users",
+    "tree",
+    "teams",
+    "roles",
+    "fields",
+    "stages",
+    "tokens",
+    "audit",
+    "discount-limits",
+]
 
 
 @pytest.fixture
