@@ -10,18 +10,9 @@ from guanxi.platform.ids import new_public_id
 from guanxi.platform.models import AuditEvent, Workspace
 
 
-def record_audit(
-    *,
-    action: str,
-    actor: Any = None,
-    workspace: Workspace | None = None,
-    obj: Any = None,
-    data: dict | None = None,
-    actor_label: str = "",
-) -> AuditEvent:
-    event = audit_event(
-        action=action, actor=actor, workspace=workspace, obj=obj, data=data, actor_label=actor_label
-    )
+def record_audit(**fields: Any) -> AuditEvent:
+    """Write one audit event; takes the keyword arguments of ``audit_event``."""
+    event = audit_event(**fields)
     event.save()
     return event
 
