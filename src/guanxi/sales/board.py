@@ -283,10 +283,20 @@ LIST_SORTS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
 DEFAULT_LIST_SORT = "-updated"
 
 
+LIST_COLUMNS = (
+    "workspace_id", "public_id", "name", "amount", "currency", "probability",
+    "expected_close_date", "updated_at", "account__name", "account__sort_key", "stage__key",
+    "stage__name", "stage__position", "owner__username", "owner__first_name",
+    "owner__last_name",
+)  # fmt: skip
+
+
 def list_rows(queryset: QuerySet[Opportunity], sort: str) -> tuple[QuerySet, tuple[str, ...]]:
     """The list's rows with what its sort order needs, and the keyset ordering."""
     annotations, ordering = LIST_SORTS.get(sort, LIST_SORTS[DEFAULT_LIST_SORT])
-    rows = queryset.select_related("account", "stage", "owner")
+    # only the columns a row shows and the keyset reads: fewer columns to read and to
+    # turn into attributes (a third of the page's time went to building instances)
+    rows = queryset.select_related("account", "stage", "owner").only(*LIST_COLUMNS)
     if annotations:
         rows = rows.annotate(**annotations)
     return rows, ordering
