@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from guanxi.customers.imports import engine, mapping, readers
 from guanxi.platform.context import acting_in
@@ -243,3 +244,18 @@ def test_cards_through_the_api(api, rep, workspace):
     )  # fmt: skip
     assert refused.status_code == 403  # reading leads is not adding them
     assert _browser(analyst.membership).get("/leads/cards/").status_code == 403
+
+
+def test_twins_in_one_batch_with_create_and_update(admin, workspace):
+    text = ("线索编号,姓名,手机,职位\n"
+            "X-1,王芳,13800138071,\n"
+            "X-1,王芳,13800138071,采购经理\n")  # fmt: skip
+    created = engine.run(job_for(admin, text, policy="create"))
+    assert (created.counts["created"], created.counts["errors"]) == (1, 1)  # one id, one lead
+    assert _error_rows(created)[0]["column"] == "线索编号"
+    Lead.objects.for_workspace(workspace).update(deleted_at=timezone.now())
+    updated = engine.run(job_for(admin, text, policy="update"))
+    assert (updated.counts["created"], updated.counts["updated"]) == (1, 1)
+    lead = Lead.objects.for_workspace(workspace).get(deleted_at__isnull=True)
+    assert lead.title == "采购经理" and lead.owner == admin.user
+    assert lead.history.filter(history_type="+").count() == 1

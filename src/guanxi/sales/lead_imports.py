@@ -202,32 +202,47 @@ def plan_batch(chunk: list, ctx: engine.Context, by: User, inflight: dict) -> en
     found = _existing(list(prepared.values()), ctx)
 
     def write() -> None:
-        # leads this job wrote, by key: a card scanned twice in one file is one lead
-        written: dict[tuple[str, str], int] = ctx.state.setdefault("lead_keys", {})
-        # the batch's new leads are scored and assigned together when it is written
+        # leads this job wrote, by key (a card scanned twice in one file is one lead): their
+        # ids, or within this batch the leads themselves until they are inserted
+        written: dict[tuple[str, str], Any] = ctx.state.setdefault("lead_keys", {})
+        # the batch's new leads are inserted, scored and assigned together when it is written
+        created: list[tuple[engine.Outcome, Lead]] = []
         with leads.created_together(by=by):
-            _write_rows(written)
+            _write_rows(written, created)
+        for outcome, lead in created:
+            outcome.record_id = lead.pk
+        for key, value in written.items():
+            if isinstance(value, Lead):
+                written[key] = value.pk
 
-    def _write_rows(written: dict[tuple[str, str], int]) -> None:
+    def _write_rows(written: dict[tuple[str, str], Any],
+                    created: list[tuple[engine.Outcome, Lead]]) -> None:  # fmt: skip
         for line, item in prepared.items():
             match = next((found[key] for key in item.match_keys() if key in found), None)
             if match is None:
-                pk = next((written[key] for key in item.match_keys() if key in written), None)
-                match = Lead.objects.filter(pk=pk).first() if pk is not None else None
+                hit = next((written[key] for key in item.match_keys() if key in written), None)
+                if isinstance(hit, Lead):
+                    leads.flush_created()  # an earlier row of this batch: insert it now
+                    match = hit
+                elif hit is not None:
+                    match = Lead.objects.filter(pk=hit).first()
             try:
                 with transaction.atomic():
-                    outcome = _write(item, match, ctx, by)
+                    outcome, lead = _write(item, match, ctx, by)
             except GuanxiError as exc:
-                outcome = engine.Outcome("error", errors=item.service_errors(exc))
+                outcome, lead = engine.Outcome("error", errors=item.service_errors(exc)), None
             if outcome.outcome == "created":
+                created.append((outcome, lead))
                 for key in item.match_keys():
-                    written.setdefault(key, outcome.record_id)
+                    written.setdefault(key, lead)
             outcomes[line] = outcome
 
     return engine.Plan(chunk=chunk, outcomes=outcomes, write=write)
 
 
-def _write(item: LeadRow, match: Lead | None, ctx: engine.Context, by: User) -> engine.Outcome:
+def _write(item: LeadRow, match: Lead | None, ctx: engine.Context,
+           by: User) -> tuple[engine.Outcome, Lead | None]:  # fmt: skip
+    """The row's outcome, and the lead it created (inserted when the batch's leads are)."""
     policy = ctx.job.policy
     custom = None
     if item.custom:
@@ -237,9 +252,9 @@ def _write(item: LeadRow, match: Lead | None, ctx: engine.Context, by: User) -> 
         )  # fmt: skip
     if match is not None and policy != ImportJob.Policy.CREATE:
         if policy != ImportJob.Policy.UPDATE or match.status == Lead.Status.CONVERTED:
-            return engine.Outcome("skipped", matched_id=match.pk)
+            return engine.Outcome("skipped", matched_id=match.pk), None
         if not can(ctx.membership, "change", match):
-            return engine.Outcome("skipped", matched_id=match.pk)
+            return engine.Outcome("skipped", matched_id=match.pk), None
         before = {name: getattr(match, name) for name in SNAPSHOT}
         changes: dict[str, Any] = {
             k: v for k, v in item.texts.items() if v and _key(k, v) != _key(k, getattr(match, k))
@@ -251,12 +266,13 @@ def _write(item: LeadRow, match: Lead | None, ctx: engine.Context, by: User) -> 
         if item.owner is not None:
             changes["owner"] = item.owner
         if not any(getattr(match, k) != v for k, v in changes.items()) and custom is None:
-            return engine.Outcome("skipped", matched_id=match.pk)
+            return engine.Outcome("skipped", matched_id=match.pk), None
         lead = leads.update_lead(lead=match, by=by, expected_version=match.version, **changes)
         if custom is not None:
             Lead.objects.filter(pk=lead.pk).update(custom_fields=custom)
             before["custom_fields"] = match.custom_fields
-        return engine.Outcome("updated", record_id=lead.pk, matched_id=match.pk, before=before)
+        outcome = engine.Outcome("updated", record_id=lead.pk, matched_id=match.pk, before=before)
+        return outcome, None
     consent = bool(item.consent)
     lead = leads.create_lead(
         workspace=ctx.workspace, by=by, source=item.source, owner=item.owner,
@@ -266,9 +282,8 @@ def _write(item: LeadRow, match: Lead | None, ctx: engine.Context, by: User) -> 
         custom_fields=custom, already_clean=True,
         **{k: v for k, v in item.texts.items() if v},
     )  # fmt: skip
-    return engine.Outcome(
-        "created", record_id=lead.pk, matched_id=match.pk if match is not None else None
-    )
+    outcome = engine.Outcome("created", matched_id=match.pk if match is not None else None)
+    return outcome, lead
 
 
 def undo(job: ImportJob, by: User) -> dict[str, int]:

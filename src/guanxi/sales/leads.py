@@ -26,11 +26,12 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.customers import identity, normalize
 from guanxi.customers import services as customers
 from guanxi.customers.models import Account, AccountContact, Contact, ContactPoint
-from guanxi.platform.audit import record_audit
+from guanxi.platform.audit import audit_event, record_audit
 from guanxi.platform.bulkupdate import update_columns
 from guanxi.platform.context import acting_in
 from guanxi.platform.errors import Forbidden, ValidationFailed
-from guanxi.platform.models import Membership, Team, User, Workspace
+from guanxi.platform.ids import new_public_id
+from guanxi.platform.models import AuditEvent, Membership, Team, User, Workspace
 from guanxi.platform.permissions import Scope
 from guanxi.platform.versioning import save_versioned
 from guanxi.platform.visibility import can, may_add
@@ -133,7 +134,17 @@ def _owner_and_team(
 
 
 # --- create -----------------------------------------------------------------------------------
-_together: ContextVar[list[Lead] | None] = ContextVar("leads_created_together", default=None)
+@dataclass
+class _Together:
+    """Leads being created together: all of them in order, those not inserted yet, and the
+    audit events waiting with them."""
+
+    leads: list[Lead] = field(default_factory=list)
+    pending: list[Lead] = field(default_factory=list)
+    audits: list[Any] = field(default_factory=list)
+
+
+_together: ContextVar[_Together | None] = ContextVar("leads_created_together", default=None)
 
 
 def _atomic_alone(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -188,7 +199,10 @@ def create_lead(
         raise ValidationFailed(errors)
     if cleaned.get("external_id"):
         clash = Lead.objects.for_workspace(workspace).filter(external_id=cleaned["external_id"])
-        if clash.exclude(external_id="").exists():
+        pending = _together.get().pending if _together.get() is not None else []
+        if clash.exclude(external_id="").exists() or any(
+            lead.external_id == cleaned["external_id"] for lead in pending
+        ):
             raise ValidationFailed([("external_id", _("another lead has this external id"))])
     if owner is not None and by is not None and owner.pk != by.pk:
         member = _membership(workspace.pk, by)
@@ -217,18 +231,20 @@ def create_lead(
     )
     lead.display_name = _display_name(lead)
     together = _together.get()
-    if together is not None:  # its "created" history row is written with the others'
-        lead.skip_history_when_saving = True
-    lead.save()
+    audit = {"action": "sales.lead.created", "actor": by, "workspace": workspace, "obj": lead,
+             "data": {"source": source}}  # fmt: skip
     if together is not None:
-        del lead.skip_history_when_saving
-    if by is not None:
-        # a visitor's form is no one's act: its history row and source say where it came from
-        record_audit(action="sales.lead.created", actor=by, workspace=workspace, obj=lead,
-                     data={"source": source})  # fmt: skip
-    if together is not None:  # announced with the others when the block ends
-        together.append(lead)
+        # inserted with the others (``flush_created``), announced when the block ends; a
+        # visitor's form is no one's act: its history row and source say where it came from
+        lead.public_id = new_public_id(Lead.public_id_prefix)
+        together.leads.append(lead)
+        together.pending.append(lead)
+        if by is not None:
+            together.audits.append(audit_event(**audit))
         return lead
+    lead.save()
+    if by is not None:
+        record_audit(**audit)
     _announce(lead, by=by)
     if lead.owner_id is None and by is not None:
         # nobody routed it: whoever typed it in works it
@@ -240,17 +256,21 @@ def create_lead(
 
 @contextmanager
 def created_together(*, by: User | None) -> Iterator[list[Lead]]:
-    """Leads created inside the block (``create_lead``) are announced together when it ends —
-    one ``leads_created`` signal, which routing answers by scoring and assigning them all
-    at once — and then, like one by one, a lead nobody was given goes to ``by``; their
-    "created" history rows are written last, in one insert, showing them routed. Use it
-    inside a transaction (an import's batch); the list holds the leads created."""
-    batch: list[Lead] = []
-    token = _together.set(batch)
+    """Leads created inside the block (``create_lead``) are inserted together (one statement
+    per 500) and announced together when it ends — one ``leads_created`` signal, which
+    routing answers by scoring and assigning them all at once — and then, like one by one, a
+    lead nobody was given goes to ``by``; their "created" history rows are written last, in
+    one insert, showing them routed. Use it inside a transaction (an import's batch); the
+    list holds the leads created. Until the block ends (or ``flush_created``), a lead
+    created in it has no primary key yet."""
+    together = _Together()
+    token = _together.set(together)
     try:
-        yield batch
+        yield together.leads
     finally:
         _together.reset(token)
+    _insert(together)
+    batch = together.leads
     if not batch:
         return
     leads_created.send(sender=Lead, leads=batch, actor=by)
@@ -266,6 +286,21 @@ def created_together(*, by: User | None) -> Iterator[list[Lead]]:
     for lead in batch:
         lead._history_date = lead.created_at
     Lead.history.bulk_history_create(batch, default_user=by)
+
+
+def _insert(together: _Together) -> None:
+    if together.pending:
+        Lead._base_manager.bulk_create(together.pending, batch_size=500)
+        AuditEvent.objects.bulk_create(together.audits, batch_size=500)
+        together.pending, together.audits = [], []
+
+
+def flush_created() -> None:
+    """Insert the leads created together so far, so that they have their primary keys (an
+    import row about to change a lead an earlier row of its batch created)."""
+    together = _together.get()
+    if together is not None:
+        _insert(together)
 
 
 def _announce(lead: Lead, *, by: User | None) -> None:
