@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from guanxi.customers import normalize
-from guanxi.customers.imports import engine
+from guanxi.customers.imports import engine, tasks
 from guanxi.customers.imports import mapping as mappings
 from guanxi.customers.models import ImportJob, ImportRow
 from guanxi.platform.customfields import clean_custom_values
@@ -351,9 +351,7 @@ def import_business_cards(
         defaults={k: v for k, v in defaults.items() if v},
     )  # fmt: skip
     if upload.upper().count(b"BEGIN:VCARD") > CARDS_INLINE:
-        from guanxi.customers.imports.api import enqueue
-
-        enqueue(job)
+        tasks.enqueue(job)
         return CardsImport(job=job, leads=[])
     job = engine.run(job)
     created = ImportRow.objects.filter(job=job, outcome="created").values_list("record_id")

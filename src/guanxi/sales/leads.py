@@ -197,9 +197,10 @@ def create_lead(
         errors += field_errors
     if errors:
         raise ValidationFailed(errors)
+    together = _together.get()
     if cleaned.get("external_id"):
         clash = Lead.objects.for_workspace(workspace).filter(external_id=cleaned["external_id"])
-        pending = _together.get().pending if _together.get() is not None else []
+        pending = together.pending if together is not None else []
         if clash.exclude(external_id="").exists() or any(
             lead.external_id == cleaned["external_id"] for lead in pending
         ):
@@ -230,7 +231,6 @@ def create_lead(
         **cleaned,
     )
     lead.display_name = _display_name(lead)
-    together = _together.get()
     audit = {"action": "sales.lead.created", "actor": by, "workspace": workspace, "obj": lead,
              "data": {"source": source}}  # fmt: skip
     if together is not None:

@@ -18,7 +18,8 @@ from django.views.decorators.http import require_POST
 from guanxi.customers import import_templates
 from guanxi.customers.imports import engine, readers, review
 from guanxi.customers.imports import mapping as mappings
-from guanxi.customers.imports.api import INLINE_ROWS, enqueue, error_report_response
+from guanxi.customers.imports.api import INLINE_ROWS, error_report_response
+from guanxi.customers.imports.tasks import enqueue
 from guanxi.customers.models import ImportJob, ImportTemplate
 from guanxi.platform.errors import GuanxiError, ValidationFailed
 from guanxi.web.common import is_htmx, may, membership_of, visible_or_404

@@ -9,6 +9,7 @@ Other pages embed an opportunity's lines and quotes with
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -22,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from guanxi.platform.errors import Forbidden, GuanxiError, ValidationFailed
-from guanxi.platform.models import Membership
+from guanxi.platform.models import Membership, Workspace
 from guanxi.platform.visibility import can
 from guanxi.sales import catalogue, quote_documents, quotes, selectors
 from guanxi.sales.models import (
@@ -466,7 +467,7 @@ def discount_limits(request: HttpRequest) -> HttpResponse:
     from guanxi.web.setup import _page
 
     membership = _membership(request)
-    editable = membership.scope_for("platform.workspace", "change") != "none"
+    editable = may(membership, "change", Workspace)
     rows = quotes.discount_limits(membership.workspace_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -490,8 +491,6 @@ def discount_limits(request: HttpRequest) -> HttpResponse:
 
 
 def _same_number(text: str, value: Any) -> bool:
-    from decimal import Decimal, InvalidOperation
-
     if value is None:
         return text == ""
     try:

@@ -13,7 +13,8 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from guanxi.customers import exports
-from guanxi.customers.imports import engine, tasks
+from guanxi.customers.imports import engine
+from guanxi.customers.imports.tasks import enqueue
 from guanxi.customers.models import ImportJob
 from guanxi.platform.apiframework import CursorPage, Problem, keyset_page
 from guanxi.platform.errors import ValidationFailed
@@ -139,12 +140,6 @@ def run_import(request: HttpRequest, job_id: str, wait: bool = False) -> Status:
         return Status(200, job_out(engine.run(job)))
     enqueue(job)
     return Status(202, job_out(job))
-
-
-def enqueue(job: ImportJob) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
-    job.status = ImportJob.Status.QUEUED
-    tasks.run_import.enqueue(job.pk)
 
 
 @router.post("/imports/{job_id}/undo", response={200: ImportOut, **ERRORS}, summary="Undo")

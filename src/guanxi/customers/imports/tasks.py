@@ -13,3 +13,10 @@ def run_import(job_id: int) -> dict:
     """Run (or resume) an import; safe to run again after a crash."""
     job = ImportJob.objects.dangerously_all_workspaces().get(pk=job_id)
     return engine.run(job).counts
+
+
+def enqueue(job: ImportJob) -> None:
+    """Queue ``job`` for a worker (the page and the API follow its status)."""
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+    job.status = ImportJob.Status.QUEUED
+    run_import.enqueue(job.pk)
