@@ -108,10 +108,11 @@ def test_today_is_the_day_in_the_users_time_zone(rep, customer):
     yesterday = browser(rep).get("/field/", {"day": (day - timedelta(days=1)).isoformat()})
     assert "昨天深夜" in yesterday.content.decode()
     # a user who set their own zone sees their own day: 23:55 in Shanghai is 16:55 in Paris,
-    # and 00:05 Shanghai is still yesterday evening there
+    # and 00:05 Shanghai is still yesterday evening there (the day named: between 16:00 and
+    # 23:00 UTC, Paris's today is Shanghai's yesterday)
     rep.user.time_zone = "Europe/Paris"
     rep.user.save()
-    page = browser(rep).get("/field/").content.decode()
+    page = browser(rep).get("/field/", {"day": day.isoformat()}).content.decode()
     assert "深夜" in page and "明天零点" in page and "一早" not in page
 
 
