@@ -10,7 +10,7 @@ class PlatformConfig(AppConfig):
     def ready(self) -> None:
         from datetime import timedelta
 
-        from guanxi.platform import periodic, permissions, signals, tasks  # noqa: F401  (registers types, hooks)
+        from guanxi.platform import lookups, periodic, permissions, signals, tasks  # noqa: F401  (registers types, hooks, lookups)
 
         periodic.register("prune_idempotency_keys", tasks.prune_idempotency_keys,
                           every=timedelta(hours=1),

@@ -42,6 +42,14 @@ class SalesConfig(AppConfig):
         from guanxi.sales.lead_routing import receivers as lead_routing_receivers
 
         lead_routing_receivers.connect()
+        # the board's totals are kept by triggers; a table rebuilt by a migration gets
+        # them back after ``migrate``
+        from django.db.models.signals import post_migrate
+
+        from guanxi.sales import totals
+
+        post_migrate.connect(totals.ensure_installed, sender=self,
+                             dispatch_uid="guanxi.sales.totals")  # fmt: skip
         # jobs that run on their own (``guanxi worker`` schedules them)
         from datetime import timedelta
 

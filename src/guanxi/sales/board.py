@@ -12,24 +12,66 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, Count, DecimalField, F, Q, QuerySet, Sum, Value, Window
+from django.db.models import (
+    CharField,
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    Window,
+)
 from django.db.models.functions import Cast, Coalesce, RowNumber
 
 from guanxi.platform.apiframework import decode_cursor, encode_cursor
 from guanxi.platform.models import Membership
 from guanxi.platform.permissions import Scope
-from guanxi.sales.models import Opportunity, Pipeline, Stage
+from guanxi.sales.models import Opportunity, OpportunityTotal, Pipeline, Stage
 
 CARDS_PER_COLUMN = 25
 MONEY_TIMES_PERCENT = DecimalField(max_digits=24, decimal_places=2)
 # biggest deals first: what a manager looks at first on a board
 CARD_ORDERING = ("-amount", "-id")
-CARD_FIELDS = (
+CARD_VALUES = (
     "id", "public_id", "name", "amount", "currency", "probability", "expected_close_date",
-    "version", "stage_id", "pipeline_id", "owner_id", "team_id", "workspace_id",
-    "account__id", "account__public_id", "account__name", "owner__id", "owner__username",
-    "owner__first_name", "owner__last_name",
+    "version", "stage_id", "account__name", "owner__username", "owner__first_name",
+    "owner__last_name",
 )  # fmt: skip
+
+
+@dataclass(slots=True)
+class Card:
+    """What a board card shows of a deal (read as values, not model instances: a board
+    holds a hundred cards)."""
+
+    pk: int
+    public_id: str
+    name: str
+    amount: Decimal
+    currency: str
+    probability: int
+    expected_close_date: date | None
+    version: int
+    stage_id: int
+    account_name: str
+    owner_name: str  # the owner as people call them, "—" for nobody
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Card:
+        username = row["owner__username"]
+        owner = (
+            f"{row['owner__first_name']} {row['owner__last_name']}".strip() or username
+            if username is not None else "—"
+        )  # fmt: skip
+        return cls(
+            row["id"], row["public_id"], row["name"], row["amount"], row["currency"],
+            row["probability"], row["expected_close_date"], row["version"], row["stage_id"],
+            row["account__name"], owner,
+        )  # fmt: skip
+
 
 OWNER_CHOICES = ("", "me", "team", "reports")
 CLOSE_PERIODS = (
@@ -66,22 +108,30 @@ def close_period(period: str, today: date) -> tuple[date | None, date | None]:
     return None, None
 
 
-def owner_filter(membership: Membership, owner: str, owner_user_id: int | None) -> Q | None:
+def owner_filter(
+    membership: Membership,
+    owner: str,
+    owner_user_id: int | None,
+    *,
+    owner_field: str = "owner_id",
+    team_field: str = "team_id",
+) -> Q | None:
     """Whose deals: mine, my team's, my reports' (everyone under me in the manager tree), one
-    person's — always within what the caller may see."""
+    person's — always within what the caller may see. ``owner_field`` and ``team_field``
+    name the columns (the kept totals call them ``owner_key`` and ``team_key``)."""
     if owner == "me":
-        return Q(owner_id=membership.user_id)
+        return Q(**{owner_field: membership.user_id})
     if owner == "team":
         if membership.team_id is None:
-            return Q(owner_id=membership.user_id)
-        return Q(team_id=membership.team_id)
+            return Q(**{owner_field: membership.user_id})
+        return Q(**{team_field: membership.team_id})
     if owner == "reports":
         members = Membership.objects.for_workspace(membership.workspace_id).filter(
             path__startswith=membership.path
         )
-        return Q(owner_id__in=members.values("user_id"))
+        return Q(**{f"{owner_field}__in": members.values("user_id")})
     if owner_user_id is not None:
-        return Q(owner_id=owner_user_id)
+        return Q(**{owner_field: owner_user_id})
     return None
 
 
@@ -124,30 +174,53 @@ def apply_filters(
     return queryset
 
 
-def with_scope_ids(queryset: QuerySet[Opportunity], membership: Membership) -> QuerySet:
-    """``queryset`` (already ``visible_to``) with its team or subtree condition said again
-    with the members' ids spelled out. The set of rows is the same; the planner can then
-    use the owner and team indexes (an ``IN (subquery)`` inside an ``OR`` makes PostgreSQL
-    read every deal of the workspace), which is what keeps a rep's or a manager's board
-    totals fast with hundreds of thousands of deals."""
+def scope_condition(
+    membership: Membership, *, owner_field: str = "owner_id", team_field: str = "team_id"
+) -> Q | None:
+    """The deals a member may see, with the members' ids of a team or subtree spelled out
+    (None: every deal of the workspace). The rows are those of ``visible_to``; the planner
+    can then use the owner and team indexes (an ``IN (subquery)`` inside an ``OR`` makes
+    PostgreSQL read every deal of the workspace)."""
     scope = membership.scope_for(Opportunity.object_type, "view")
-    members = Membership.objects.for_workspace(membership.workspace_id)
+    if not membership.is_active or scope == Scope.NONE:
+        return Q(pk__in=[])
+    if scope == Scope.ALL:
+        return None
     if scope == Scope.TEAM and membership.team_id is not None:
-        ids = {membership.user_id, *members.filter(team_id=membership.team_id)
-               .values_list("user_id", flat=True)}  # fmt: skip
-        return queryset.filter(Q(owner_id__in=sorted(ids)) | Q(team_id=membership.team_id))
+        ids = _scope_member_ids(membership, scope)
+        return Q(**{f"{owner_field}__any": ids}) | Q(**{team_field: membership.team_id})
     if scope == Scope.SUBTREE:
-        ids = {membership.user_id, *members.filter(path__startswith=membership.path)
-               .values_list("user_id", flat=True)}  # fmt: skip
-        return queryset.filter(owner_id__in=sorted(ids))
-    return queryset
+        return Q(**{f"{owner_field}__any": _scope_member_ids(membership, scope)})
+    return Q(**{owner_field: membership.user_id})
+
+
+def _scope_member_ids(membership: Membership, scope: str) -> list[int]:
+    """The user ids of the member's team or subtree, the member's own included; read once
+    per request (the board asks for its cards and for its totals)."""
+    cache = membership.__dict__.setdefault("_board_scope_ids", {})
+    if scope not in cache:
+        members = Membership.objects.for_workspace(membership.workspace_id)
+        if scope == Scope.TEAM:
+            members = members.filter(team_id=membership.team_id)
+        else:
+            members = members.filter(path__startswith=membership.path)
+        cache[scope] = sorted({membership.user_id, *members.values_list("user_id", flat=True)})
+    return cache[scope]
+
+
+def with_scope_ids(queryset: QuerySet[Opportunity], membership: Membership) -> QuerySet:
+    """``queryset`` (already ``visible_to``) with its scope said again by ``scope_condition``:
+    the same rows, read through the owner and team indexes — what keeps a rep's or a
+    manager's board fast with hundreds of thousands of deals."""
+    condition = scope_condition(membership)
+    return queryset if condition is None else queryset.filter(condition)
 
 
 # --- the board --------------------------------------------------------------------------------
 @dataclass
 class Column:
     stage: Stage
-    cards: list[Opportunity] = field(default_factory=list)
+    cards: list[Card] = field(default_factory=list)
     next_cursor: str | None = None
     count: int = 0
     total: Decimal = Decimal(0)  # in the workspace's currency
@@ -164,23 +237,56 @@ def pipeline_stages(pipeline: Pipeline) -> list[Stage]:
     )
 
 
+def kept_totals(membership: Membership, filters: Filters, stage_ids: list[int]) -> QuerySet | None:
+    """The board's totals per stage and currency from the totals the database keeps
+    (``OpportunityTotal``), when the board is narrowed only by whose deals they are; None
+    when a close date or a search narrows it (those are summed from the deals)."""
+    if filters.close or filters.close_after or filters.close_before or filters.q:
+        return None
+    rows = OpportunityTotal.objects.filter(
+        workspace_id=membership.workspace_id, stage_id__in=stage_ids
+    )
+    keys = {"owner_field": "owner_key", "team_field": "team_key"}
+    for condition in (
+        scope_condition(membership, **keys),
+        owner_filter(membership, filters.owner, filters.owner_user_id, **keys),
+    ):
+        if condition is not None:
+            rows = rows.filter(condition)
+    if filters.owner and filters.owner not in OWNER_CHOICES and filters.owner_user_id is None:
+        return rows.none()  # a username nobody has
+    return (
+        rows.order_by()
+        .values("stage_id", "currency")
+        .annotate(n=Sum("deals"), total=Sum("amount"), weighted=Sum("weighted"))
+    )
+
+
 def board_columns(
-    *, queryset: QuerySet[Opportunity], stages: list[Stage], currency: str
+    *,
+    queryset: QuerySet[Opportunity],
+    stages: list[Stage],
+    currency: str,
+    totals: QuerySet | None = None,
 ) -> list[Column]:
     """The columns of a board: every stage with its count and totals; open stages with their
-    first cards. Two queries whatever the number of stages or deals."""
+    first cards. Two queries whatever the number of stages or deals. ``totals`` (from
+    ``kept_totals``) stands in for summing the deals."""
     columns = {stage.pk: Column(stage=stage) for stage in stages}
     scoped = queryset.filter(stage_id__in=list(columns))
-    totals = (
-        scoped.order_by()
-        .values("stage_id", "currency")
-        .annotate(
-            n=Count("id"),
-            total=Sum("amount"),
-            weighted=Sum(F("amount") * F("probability"), output_field=MONEY_TIMES_PERCENT),
+    if totals is None:
+        totals = (
+            scoped.order_by()
+            .values("stage_id", "currency")
+            .annotate(
+                n=Count("id"),
+                total=Sum("amount"),
+                weighted=Sum(F("amount") * F("probability"), output_field=MONEY_TIMES_PERCENT),
+            )
         )
-    )
     for row in totals:
+        if not row["n"]:
+            continue
         column = columns[row["stage_id"]]
         column.count += row["n"]
         if row["currency"] == currency:
@@ -197,23 +303,35 @@ def board_columns(
     return list(columns.values())
 
 
-def _cards(queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
-    return queryset.select_related(None).select_related("account", "owner").only(*CARD_FIELDS)
+def _cards(queryset: QuerySet[Opportunity]) -> QuerySet:
+    return queryset.select_related(None).values(*CARD_VALUES)
 
 
-def first_cards(queryset: QuerySet[Opportunity], stage_ids: list[int]) -> dict[int, list]:
-    """The first ``CARDS_PER_COLUMN + 1`` cards of each stage, in one query: on PostgreSQL a
-    UNION ALL of one index-ordered LIMIT per stage; elsewhere a row number per stage."""
-    result: dict[int, list] = {stage_id: [] for stage_id in stage_ids}
+def first_cards(queryset: QuerySet[Opportunity], stage_ids: list[int]) -> dict[int, list[Card]]:
+    """The first ``CARDS_PER_COLUMN + 1`` cards of each stage. On PostgreSQL two queries: the
+    ids, an array of one LIMIT per stage read from the board index alone (its included
+    owner and team columns answer the visibility filter without visiting the table), then
+    those deals; elsewhere one query numbering the rows of each stage."""
+    result: dict[int, list[Card]] = {stage_id: [] for stage_id in stage_ids}
     if not stage_ids:
         return result
     limit = CARDS_PER_COLUMN + 1
     if connection.vendor == "postgresql":
-        parts = [
-            _cards(queryset.filter(stage_id=stage_id)).order_by(*CARD_ORDERING)[:limit]
-            for stage_id in stage_ids
-        ]
-        rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        from django.contrib.postgres.expressions import ArraySubquery
+
+        top = (
+            queryset.filter(stage_id=OuterRef("pk"))
+            .select_related(None)
+            .order_by(*CARD_ORDERING)
+            .values("id")[:limit]
+        )
+        # one row per stage asked for; the deals in each array come from ``queryset``
+        # (visibility applied), the stage rows only number them
+        per_stage = Stage._base_manager.filter(pk__in=stage_ids).values_list(
+            ArraySubquery(top), flat=True
+        )
+        ids = [pk for found in per_stage for pk in found or ()]  # None: nothing visible
+        rows = _cards(queryset.filter(pk__any=ids)) if ids else []
     else:
         number = Window(
             RowNumber(),
@@ -221,31 +339,34 @@ def first_cards(queryset: QuerySet[Opportunity], stage_ids: list[int]) -> dict[i
             order_by=[F("amount").desc(), F("id").desc()],
         )
         rows = (
-            _cards(queryset.filter(stage_id__in=stage_ids))
+            queryset.filter(stage_id__in=stage_ids)
+            .select_related(None)
             .annotate(row_number=number)
+            .values(*CARD_VALUES, "row_number")
             .filter(row_number__lte=limit)
         )
     for row in rows:
-        result[row.stage_id].append(row)
+        result[row["stage_id"]].append(Card.from_row(row))
     for cards in result.values():
         cards.sort(key=lambda card: (card.amount, card.pk), reverse=True)
     return result
 
 
-def card_cursor(card: Opportunity) -> str:
+def card_cursor(card: Card) -> str:
     return encode_cursor([card.amount, card.pk])
 
 
 def more_cards(
     queryset: QuerySet[Opportunity], *, stage: Stage, cursor: str
-) -> tuple[list[Opportunity], str | None]:
+) -> tuple[list[Card], str | None]:
     """The next cards of one column after ``cursor`` (keyset, one query)."""
     amount, pk = decode_cursor(cursor, width=2)
-    rows = list(
-        _cards(queryset.filter(stage_id=stage.pk))
+    rows = [
+        Card.from_row(row)
+        for row in _cards(queryset.filter(stage_id=stage.pk))
         .filter(Q(amount__lt=amount) | Q(amount=amount, id__lt=pk), amount__lte=amount)
         .order_by(*CARD_ORDERING)[: CARDS_PER_COLUMN + 1]
-    )
+    ]
     if len(rows) > CARDS_PER_COLUMN:
         rows = rows[:CARDS_PER_COLUMN]
         return rows, card_cursor(rows[-1])

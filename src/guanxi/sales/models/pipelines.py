@@ -263,3 +263,37 @@ class StageChange(WorkspaceModel):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class OpportunityTotal(models.Model):
+    """The count and sums of the live opportunities of one stage, owner, team and currency,
+    kept by database triggers (``guanxi.sales.totals``) as deals are written by any path —
+    forms, API, imports, bulk updates, COPY. The board's column totals read a few thousand of
+    these rows instead of every deal of the workspace. Nothing else writes them."""
+
+    workspace = models.ForeignKey(
+        "platform.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # the owner's and the team's ids, 0 for none: a key column cannot be NULL in a unique key
+    owner_key = models.BigIntegerField(default=0)
+    team_key = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    deals = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=0)
+    weighted = models.DecimalField(  # the sum of amount × probability (in percent points)
+        max_digits=28, decimal_places=2, default=0
+    )
+
+    class Meta:
+        verbose_name = _("opportunity total")
+        verbose_name_plural = _("opportunity totals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "stage", "owner_key", "team_key", "currency"],
+                name="opportunitytotal_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id}/{self.owner_key}/{self.team_key} {self.currency}: {self.deals}"
