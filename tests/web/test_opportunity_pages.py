@@ -423,3 +423,41 @@ def test_board_with_several_pipelines_offers_a_choice(workspace, rep, deals):
     Pipeline.objects.create(workspace=workspace, key="projects", name="项目", position=1)
     html = browser(rep).get("/opportunities/board/").content.decode()
     assert 'name="pipeline"' in html and "项目" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "03/05/2027"),
+        ("zh-hans", "2027年3月5日"),
+        ("zh-hant", "2027年3月5日"),
+        ("de", "05.03.2027"),
+    ],
+)
+def test_short_dates_as_the_date_filter_writes_them(language, expected):
+    from datetime import date
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from guanxi.web.common import short_date
+
+    day = date(2027, 3, 5)
+    with translation.override(language):
+        assert short_date(day) == expected
+        template = Template('{{ day|date:"SHORT_DATE_FORMAT" }}')
+        assert template.render(Context({"day": day})) == expected
+
+
+def test_names_are_escaped_on_the_board_and_the_list(workspace, rep):
+    hostile = customers.create_account(workspace=workspace, by=rep.user, name='<i>"Acme"</i>')
+    services.create_opportunity(
+        workspace=workspace, by=rep.user, name="<script>alert(1)</script> & co", account=hostile,
+        amount=5,
+    )  # fmt: skip
+    client = browser(rep)
+    for path in ("/opportunities/board/", "/opportunities/"):
+        html = client.get(path).content.decode()
+        assert "<script>alert(1)" not in html and "<i>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+        assert "&lt;i&gt;&quot;Acme&quot;&lt;/i&gt;" in html

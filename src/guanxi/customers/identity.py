@@ -23,14 +23,11 @@ returned; the others are counted.
 
 from __future__ import annotations
 
-import functools
 import string
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import connection, transaction
@@ -50,6 +47,7 @@ from guanxi.customers.models import (
     NameKey,
 )
 from guanxi.customers.search import _prefix, name_matches
+from guanxi.platform.queryplans import planned_per_query
 
 CANDIDATES = 50
 # namesakes beyond those asked for, read when a common name has hundreds
@@ -232,39 +230,6 @@ def _same_city(a: str, b: str) -> bool:
     return _normal(a.removesuffix("市")) == _normal(b.removesuffix("市"))
 
 
-# --- query plans ------------------------------------------------------------------------------
-Matcher = TypeVar("Matcher", bound=Callable[..., Any])
-
-
-@contextmanager
-def _prepare_threshold(threshold: int | None) -> Iterator[None]:
-    """Statements are prepared after a few runs (settings: server-side binding), and then
-    PostgreSQL may settle on a generic plan, which cannot know how many people share *this*
-    name key or work at *this* company: measured 10–30 times slower than a plan for the
-    values at hand. With ``None`` the queries inside are not prepared, so each is planned
-    for its values; the client-side setting costs no round trip."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    connection.ensure_connection()
-    raw = connection.connection
-    previous = raw.prepare_threshold
-    raw.prepare_threshold = threshold
-    try:
-        yield
-    finally:
-        raw.prepare_threshold = previous
-
-
-def _planned_per_query(matcher: Matcher) -> Matcher:
-    @functools.wraps(matcher)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _prepare_threshold(None):
-            return matcher(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
 # --- accounts by name, shared by contact and account matching --------------------------------
 def _accounts_keyed(user: Any, name: str) -> Any:
     """Accounts (visible to the user) named ``name`` in any script, by the name key's index:
@@ -295,7 +260,7 @@ def name_keys_of_company(name: str) -> tuple[str, ...]:
 
 
 # --- contacts ---------------------------------------------------------------------------------
-@_planned_per_query
+@planned_per_query
 def match_contacts(
     *, user: Any, family_name: str = "", given_name: str = "", full_name: str = "",
     phone: str = "", email: str = "", wechat: str = "", company: str = "", city: str = "",
@@ -620,7 +585,7 @@ def _accounts_at_domain(user: Any, domain: str) -> tuple[list[Account], set[int]
     return visible, ids - {a.pk for a in visible}
 
 
-@_planned_per_query
+@planned_per_query
 def match_accounts(
     *, user: Any, name: str = "", phone: str = "", email: str = "", website: str = "",
     city: str = "", exclude_id: int | None = None, limit: int = 10,

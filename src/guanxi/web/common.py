@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django.utils import dateformat
 from django.utils.dateparse import parse_date
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 
 from guanxi.platform.errors import Forbidden, NotFound
@@ -51,3 +54,31 @@ def query_date(value: str | None) -> date | None:
         return parse_date(value or "")
     except ValueError:  # well-formed but impossible, e.g. 2025-13-01
         return None
+
+
+# Django date-format letters a plain str.format can say; a format with any other letter (or
+# an escape) goes through django.utils.dateformat
+_DATE_FIELDS = {"d": "{0.day:02d}", "j": "{0.day}", "m": "{0.month:02d}", "n": "{0.month}",
+                "Y": "{0.year:04d}"}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _date_pattern(django_format: str) -> str | None:
+    parts = []
+    for char in django_format:
+        if char in _DATE_FIELDS:
+            parts.append(_DATE_FIELDS[char])
+        elif (char.isascii() and char.isalpha()) or char == "\\":
+            return None
+        else:
+            parts.append(char.replace("{", "{{").replace("}", "}}"))
+    return "".join(parts)
+
+
+def short_date(value: date) -> str:
+    """``value|date:"SHORT_DATE_FORMAT"`` in the active language (a date; convert a datetime
+    to local time first), about ten times faster for the formats the languages ship
+    (m/d/Y, Y年n月j日): pages of fifty rows format a hundred dates."""
+    django_format = get_format("SHORT_DATE_FORMAT")
+    pattern = _date_pattern(django_format)
+    return pattern.format(value) if pattern else dateformat.format(value, django_format)

@@ -20,8 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict, Streaming
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import dateformat, timezone
-from django.utils.formats import get_format
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -35,12 +34,20 @@ from guanxi.platform.audit import record_audit
 from guanxi.platform.errors import Forbidden, GuanxiError, ValidationFailed, VersionConflict
 from guanxi.platform.models import Membership
 from guanxi.platform.permissions import Scope
+from guanxi.platform.queryplans import planned_for_values
 from guanxi.platform.visibility import can
 from guanxi.sales import board, contact_roles, selectors, services
 from guanxi.sales.models import Opportunity, OpportunityContactRole, Pipeline, Stage
 from guanxi.sales.permissions import REOPEN
 from guanxi.timeline import selectors as timeline_selectors
-from guanxi.web.common import is_htmx, may, membership_of, query_date, visible_or_404
+from guanxi.web.common import (
+    is_htmx,
+    may,
+    membership_of,
+    query_date,
+    short_date,
+    visible_or_404,
+)
 from guanxi.web.forms import ServiceErrorsMixin
 from guanxi.web.templatetags.opportunities import money
 
@@ -188,11 +195,9 @@ def _cards_html(request: HttpRequest, cards: list[board.Card], stages: list[Stag
     constant = {"csrf": _csrf_input(request), "options": options, "move": escape(_("Move")),
                 "back": escape(back)}  # fmt: skip
     label = _("Move %(name)s to")
-    short_date = get_format("SHORT_DATE_FORMAT")
     html = []
     for card in cards:
-        close = dateformat.format(card.expected_close_date, short_date) if (
-            card.expected_close_date) else ""  # fmt: skip
+        close = short_date(card.expected_close_date) if card.expected_close_date else ""
         html.append(CARD_HTML.format(
             id=escape(card.public_id), name=escape(card.name), account=escape(card.account_name),
             url=escape(pattern.replace("opp_" + "0" * 26, card.public_id)),
@@ -223,7 +228,10 @@ def _board_context(request: HttpRequest, membership: Membership, query: QueryDic
     rows = board.apply_filters(visible, membership, filters, timezone.localdate())
     currency = membership.workspace.currency
     totals = board.kept_totals(membership, filters, [stage.pk for stage in stages])
-    columns = board.board_columns(queryset=rows, stages=stages, currency=currency, totals=totals)
+    with planned_for_values():  # how many deals an owner or a close range holds varies
+        columns = board.board_columns(
+            queryset=rows, stages=stages, currency=currency, totals=totals
+        )
     query = query.copy()
     query["pipeline"] = pipeline.key
     query.pop("cursor", None)
@@ -409,7 +417,6 @@ def _rows_html(rows: list[Opportunity]) -> str:
     }  # fmt: skip
     labels = {key: escape(str(label)) for key, label in labels.items()}
     pattern = reverse("web:opportunity_detail", args=["opp_" + "0" * 26])
-    short_date = get_format("SHORT_DATE_FORMAT")
     html = []
     for row in rows:
         updated = timezone.localtime(row.updated_at)
@@ -420,10 +427,9 @@ def _rows_html(rows: list[Opportunity]) -> str:
             name=escape(row.name), account=escape(row.account.name),
             stage=escape(str(row.stage.display_name)),
             amount=escape(f"{money(row.amount)} {row.currency}"), probability=row.probability,
-            close=escape(dateformat.format(close, short_date)) if close else "—",
+            close=escape(short_date(close)) if close else "—",
             owner=escape(owner.get_full_name() or owner.username) if owner else "—",
-            updated_iso=dateformat.format(updated, "c"),
-            updated=escape(dateformat.format(updated, short_date)), **labels,
+            updated_iso=updated.isoformat(), updated=escape(short_date(updated)), **labels,
         ))  # fmt: skip
     return mark_safe("".join(html))  # every value escaped
 
