@@ -107,3 +107,19 @@ def test_the_board_scrolls_sideways_at_phone_width(new_page, world):
     board.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
     assert board.evaluate("el => el.scrollLeft") > 0
     assert axe_violations(page) == []
+
+
+def test_the_sales_menu_leads_to_the_board_by_keyboard(world, new_page):
+    page = new_page()
+    sign_in(page, "li.na")
+    menu = page.locator("nav.gx-nav details.gx-menu")
+    assert not menu.locator("a[href='/opportunities/board/']").is_visible()  # closed
+    menu.locator("summary").focus()
+    page.keyboard.press("Enter")
+    link = menu.locator("a[href='/opportunities/board/']")
+    assert link.is_visible()
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/opportunities/board/")
+    assert page.locator(".gx-column").count() >= 4
+    assert axe_violations(page) == []

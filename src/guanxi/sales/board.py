@@ -331,7 +331,9 @@ def first_cards(queryset: QuerySet[Opportunity], stage_ids: list[int]) -> dict[i
             ArraySubquery(top), flat=True
         )
         ids = [pk for found in per_stage for pk in found or ()]  # None: nothing visible
-        rows = _cards(queryset.filter(pk__any=ids)) if ids else []
+        # the ids were just read through ``queryset`` (tenant, visibility and filters
+        # applied): the deals are fetched by them alone
+        rows = _cards(Opportunity._base_manager.filter(pk__any=ids)) if ids else []
     else:
         number = Window(
             RowNumber(),
