@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils import timezone
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from guanxi.customers import normalize, services
 from guanxi.customers.generate import Table, Writer, public_id
@@ -53,6 +54,11 @@ def _email_domain(domain: str) -> str | None:
         return None
 
 
+# role mailboxes the full parser lower-cases (www@, postmaster@ …): the same list, so both
+# ways give one answer
+_CASE_INSENSITIVE_MAILBOXES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+
+
 def normalize_email(value: str) -> str:
     """``normalize.normalize_email``, answering common addresses without a full parse."""
     text = value.strip()
@@ -61,6 +67,8 @@ def normalize_email(value: str) -> str:
         if at and len(local) <= 64 and _DOT_ATOM.fullmatch(local):
             normalized = _email_domain(domain)
             if normalized is not None:
+                if local.lower() in _CASE_INSENSITIVE_MAILBOXES:  # RFC 2142: info@, sales@ …
+                    local = local.lower()
                 return f"{local}@{normalized}"
     return normalize.normalize_email(value)
 
