@@ -15,3 +15,9 @@ def display_name(*, family: str, given: str) -> str:
     if has_han(family) or has_han(given):
         return f"{family}{given}"
     return " ".join(part for part in (given, family) if part)
+
+
+def user_label(first_name: str, last_name: str, username: str) -> str:
+    """A user as the pages show them: the name as entered (``get_full_name``), else the
+    username — from the three columns, for pages that read values rather than users."""
+    return f"{first_name} {last_name}".strip() or username

@@ -28,6 +28,7 @@ from django.db.models.functions import Cast, Coalesce, RowNumber
 
 from guanxi.platform.apiframework import decode_cursor, encode_cursor
 from guanxi.platform.models import Membership
+from guanxi.platform.names import user_label
 from guanxi.platform.permissions import Scope
 from guanxi.sales.models import Opportunity, OpportunityTotal, Pipeline, Stage
 
@@ -62,9 +63,8 @@ class Card:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Card:
         username = row["owner__username"]
-        owner = (
-            f"{row['owner__first_name']} {row['owner__last_name']}".strip() or username
-            if username is not None else "—"
+        owner = "—" if username is None else user_label(
+            row["owner__first_name"], row["owner__last_name"], username
         )  # fmt: skip
         return cls(
             row["id"], row["public_id"], row["name"], row["amount"], row["currency"],

@@ -33,6 +33,7 @@ from guanxi.platform.apiframework import keyset_page
 from guanxi.platform.audit import record_audit
 from guanxi.platform.errors import Forbidden, GuanxiError, ValidationFailed, VersionConflict
 from guanxi.platform.models import Membership
+from guanxi.platform.names import user_label
 from guanxi.platform.permissions import Scope
 from guanxi.platform.queryplans import planned_for_values
 from guanxi.platform.visibility import can
@@ -122,7 +123,7 @@ def _owner_menu(membership: Membership, selected: str) -> str:
     people = members.values_list("user__username", "user__first_name", "user__last_name")
     return mark_safe("".join(  # every value escaped
         f'<option value="{escape(username)}"{" selected" if username == selected else ""}>'
-        f"{escape(f'{first} {last}'.strip() or username)}</option>"
+        f"{escape(user_label(first, last, username))}</option>"
         for username, first, last in people[:OWNER_MENU]
     ))  # fmt: skip
 
@@ -428,7 +429,8 @@ def _rows_html(rows: list[Opportunity]) -> str:
             stage=escape(str(row.stage.display_name)),
             amount=escape(f"{money(row.amount)} {row.currency}"), probability=row.probability,
             close=escape(short_date(close)) if close else "—",
-            owner=escape(owner.get_full_name() or owner.username) if owner else "—",
+            owner=escape(user_label(owner.first_name, owner.last_name, owner.username))
+            if owner else "—",
             updated_iso=updated.isoformat(), updated=escape(short_date(updated)), **labels,
         ))  # fmt: skip
     return mark_safe("".join(html))  # every value escaped
