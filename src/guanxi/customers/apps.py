@@ -24,6 +24,14 @@ class CustomersConfig(AppConfig):
 
         register_demo_loader(demo_loader)
         connection_created.connect(fts.register_function, dispatch_uid="guanxi.customers.fts")
+        # the name keys on account links are kept by triggers; a table rebuilt by a
+        # migration gets them back after ``migrate``
+        from django.db.models.signals import post_migrate
+
+        from guanxi.customers import linkkeys
+
+        post_migrate.connect(linkkeys.ensure_installed, sender=self,
+                             dispatch_uid="guanxi.customers.linkkeys")  # fmt: skip
         # old export files go after their keep days (``guanxi worker`` schedules it)
         from datetime import timedelta
 

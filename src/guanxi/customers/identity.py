@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
+from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, OuterRef, Q, When
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
@@ -231,11 +231,42 @@ def _same_city(a: str, b: str) -> bool:
 
 
 # --- accounts by name, shared by contact and account matching --------------------------------
-def _accounts_keyed(user: Any, name: str) -> Any:
-    """Accounts (visible to the user) named ``name`` in any script, by the name key's index:
-    a subquery, not yet run."""
-    visible = Account.objects.visible_to(user, "view").alias(key=NameKey("sort_key"))
-    return visible.filter(key__in=name_keys_of_company(name)).order_by().values("pk")[:CANDIDATES]
+def _people_of_company(workspace_id: int, company_keys: tuple[str, ...], name: str) -> Any:
+    """Ids (a subquery) of up to CANDIDATES people at the (live) accounts named by
+    ``company_keys``, those
+    most like ``name`` first: the same name key, then a key one letter away, then a name
+    that begins alike (the family name of a Han name, a word of another) — one range of the
+    links' name-key index however many accounts share the company's name
+    (``guanxi.customers.linkkeys``), ranked from the index alone. Visibility is the
+    caller's: a person's, not their account's, decides whether they are a candidate."""
+    links = AccountContact.objects.for_workspace(workspace_id).filter(account_key__in=company_keys)
+    keys = name_keys(name) if name else ()
+    ranks = []
+    if keys:
+        ranks.append(When(contact_key__in=keys, then=0))
+        typos = _typos_of(name, keys)
+        if typos:  # in the ordering only: no estimate of hundreds of keys to plan for
+            ranks.append(When(contact_key__any=typos, then=1))
+    ranks += [When(contact_key__startswith=word, then=2) for word in _word_keys(name)]
+    if ranks:
+        links = links.alias(rank=Case(*ranks, default=3)).order_by("rank")
+    else:
+        links = links.order_by()
+    return links.values("contact_id")[:CANDIDATES]
+
+
+def _word_keys(name: str) -> tuple[str, ...]:
+    """The parts of a name a person at the company who is meant would share even if the rest
+    is mistyped beyond one letter: the family name of a Han name (丁天玮 → "ding", for
+    丁天佑), else each word of two letters or more ("Thomas Browx" → thomas, browx)."""
+    text = " ".join(name.split())
+    if normalize.has_han(text):
+        family, _given = normalize.split_full_name(text)
+        words = [family] if family else []
+    else:
+        words = text.split(" ")
+    keys = (name_key(family=word, given="") for word in words)
+    return tuple(dict.fromkeys(k for k in keys if len(k) >= 2))
 
 
 def _accounts_legally_named(user: Any, name: str) -> list[int]:
@@ -277,22 +308,19 @@ def match_contacts(
     hidden: set[int] = set()
     cities = _city_forms(city)
     by_company = bool(account_ids or company.strip())
-    # the company's accounts: a subquery of the candidate queries, by the name key (the
-    # legal name is looked up only if the company then brings nobody)
+    # the company: accounts named so (by the name keys the links carry), or the accounts
+    # given; the legal name is looked up only if the name then brings nobody
     company_keys = name_keys_of_company(company) if company.strip() and not account_ids else ()
-    accounts: Any = list(account_ids or []) or (
-        _accounts_keyed(user, company) if by_company else []
-    )
+    accounts: list[int] = list(account_ids or [])
 
     def rows_with_evidence() -> Any:
-        # every candidate row comes with its evidence (company, city), so that scoring needs
-        # no further query
+        # every candidate row comes with its evidence (accounts given, city), so that
+        # scoring needs no further query
         return _with_evidence(
             Contact.objects.visible_to(user, "view").only(
                 "public_id", "display_name", "sort_key", "birthday"
             ),
-            workspace.pk, company=by_company, accounts=accounts, cities=cities, birthday=birthday,
-            company_keys=company_keys,
+            workspace.pk, accounts=accounts, cities=cities, birthday=birthday,
         )  # fmt: skip
 
     visible = rows_with_evidence()
@@ -322,20 +350,22 @@ def match_contacts(
         keys = name_keys(name) if name else ()
         at_company: list[Contact] = []
         unread = False  # people of the company the name may be among, not read
-        if by_company:
-            at_company = _people_at(workspace.pk, visible, accounts)
-            if not at_company and company_keys:
-                # no account of that name: perhaps its legal name
+        if company_keys:
+            # the company's people most like the name (namesakes, typos, the same family
+            # name) among its first CANDIDATES: nobody else at it is read
+            ids = _people_of_company(workspace.pk, company_keys, name)
+            at_company = list(visible.filter(pk__in=ids))
+            if not at_company:
+                # nobody at an account of that name: perhaps it is a legal name
                 accounts, company_keys = _accounts_legally_named(user, company), ()
                 visible = rows_with_evidence()
-                at_company = _people_at(workspace.pk, visible, accounts) if accounts else []
-            elif len(at_company) >= CANDIDATES and keys:
-                # more people at accounts of that name than were read: the namesakes who
-                # work at one (and below, the typos among the people who do)
-                rows = visible.alias(key=NameKey("sort_key"))
+        if accounts and not at_company:
+            at_company = _people_at(workspace.pk, visible, accounts)
+            if len(at_company) >= CANDIDATES and keys:
+                # more people at the accounts than were read: the namesakes who work at one
+                # (and below, the typos among the people who do)
                 read = {c.pk for c in at_company}
-                more = rows.filter(key__in=keys, at_company=True).order_by()[:limit]
-                at_company += [c for c in more if c.pk not in read]
+                at_company += [c for c in _named_at(visible, keys, limit) if c.pk not in read]
                 unread = not any(_contact_similarity(name, c) >= 0.8 for c in at_company)
         for contact in at_company:
             contact.at_company = True  # by how they were found
@@ -354,17 +384,23 @@ def match_contacts(
             # the namesakes who share the evidence first; beyond those, a few to show
             same_name = rows.filter(key__in=keys).order_by(*strongest_first)
             namesakes = list(same_name[: limit + NAMESAKES])
-        # a typo: among the people who share the city or birthday (or the company, when it
-        # has more people than were read), or anyone when the name as typed has no namesake
-        # and nothing else narrows it
-        narrowing = Q(at_company=True) if unread else Q()
+        # a typo: among the people of the company (when it has more than were read), or who
+        # share the city or birthday, or anyone when the name as typed has no namesake and
+        # nothing else narrows it
+        narrowing = Q()
         if cities:
             narrowing |= Q(in_city=True)
         if birthday is not None:
             narrowing |= Q(birthday=birthday)
         unknown = not namesakes and not by_company
-        typos = _typos_of(name, keys) if keys and (narrowing or unknown) else []
+        # the typo keys someone has (one probe of the name index each): a short list for
+        # the queries below to be planned for
+        typos = _typos_of(name, keys) if keys and (unread or narrowing or unknown) else []
         typos = _existing_keys(workspace.pk, typos)
+        if unread and typos:
+            namesakes += _named_at(visible, typos, limit + NAMESAKES)
+        if not (narrowing or unknown):
+            typos = []
         if typos:
             # in key order: the index's order, so that PostgreSQL probes it key by key
             # rather than expecting hundreds of keys to match a tenth of the table
@@ -374,8 +410,8 @@ def match_contacts(
             candidate(contact)
     found.pop(exclude_id, None)
     if found:
-        _evidence_of(workspace.pk, found, company=by_company, company_keys=company_keys,
-                     account_ids=[] if company_keys else list(accounts), cities=cities)  # fmt: skip
+        _evidence_of(workspace.pk, found, company=by_company, account_ids=accounts,
+                     company_keys=company_keys, cities=cities)  # fmt: skip
     for entry in found.values():
         _score(entry, name=name, company=company, city=city, birthday=birthday)
     ranked = sorted(
@@ -385,36 +421,37 @@ def match_contacts(
     return ranked[:limit], len(hidden - set(found))
 
 
-def _people_at(workspace_id: int, visible: Any, accounts: Any) -> list[Contact]:
-    """Up to CANDIDATES people of the accounts, in no order: a company name hundreds of
-    accounts share is no block (the namesakes who work at one are looked up instead)."""
+def _people_at(workspace_id: int, visible: Any, accounts: list[int]) -> list[Contact]:
+    """Up to CANDIDATES people of the accounts, in no order (the namesakes who work at one
+    are looked up when there are more)."""
     links = AccountContact.objects.for_workspace(workspace_id).filter(account_id__in=accounts)
     return list(visible.filter(pk__in=links.values("contact_id")[:CANDIDATES]))
 
 
+def _named_at(visible: Any, keys: Any, limit: int) -> list[Contact]:
+    """People of the accounts given (``at_company``) with one of the name ``keys``."""
+    named = visible.alias(key=NameKey("sort_key")).filter(_key_in(Contact, list(keys)))
+    return list(named.filter(at_company=True).order_by()[:limit])
+
+
 def _with_evidence(
-    rows: Any, workspace_id: int, *, company: bool, accounts: Any, cities: list[str],
-    birthday: date | None, company_keys: tuple[str, ...] = (),
+    rows: Any, workspace_id: int, *, accounts: list[int], cities: list[str],
+    birthday: date | None,
 ) -> Any:  # fmt: skip
     """Contact rows with conditions on the evidence asked about, to filter and order by:
-    ``at_company`` (works at an account named by ``company_keys``, or else one of
-    ``accounts``), ``in_city`` (an address in the city), ``born_then``.
+    ``at_company`` (works at one of ``accounts``, when given), ``in_city`` (an address in
+    the city), ``born_then``.
 
     Conditions, not selected columns: as a column of a lookup of hundreds of keys, whose
     rows PostgreSQL overestimates, an EXISTS becomes one hash of the whole address table
     (measured 120 ms) instead of a probe per row. The evidence of the candidates found is
     read afterwards (``_evidence_of``)."""
     conditions: dict[str, Any] = {}
-    if company:
+    if accounts:
         links = AccountContact.objects.for_workspace(workspace_id).filter(
-            contact_id=OuterRef("pk"), account__deleted_at__isnull=True
+            contact_id=OuterRef("pk"), account_id__in=accounts, account__deleted_at__isnull=True
         )
-        if company_keys:
-            # by the account's name key, not a list of accounts: however many share the name
-            named = links.alias(name=NameKey("account__sort_key"))
-            conditions["at_company"] = Exists(named.filter(name__in=company_keys))
-        else:
-            conditions["at_company"] = Exists(links.filter(account_id__in=accounts))
+        conditions["at_company"] = Exists(links)
     if cities:
         places = Address.objects.for_workspace(workspace_id).filter(contact_id=OuterRef("pk"))
         conditions["in_city"] = Exists(places.filter(city__in=cities))
@@ -431,15 +468,17 @@ def _evidence_of(
     contacts: one short query each, by their keys."""
     unknown = [pk for pk, entry in found.items() if not getattr(entry.contact, "at_company", False)]
     if company and unknown:
+        # a deleted account's links have no account key (guanxi.customers.linkkeys)
         links = (
             AccountContact.objects.for_workspace(workspace_id)
-            .filter(contact_id__in=unknown, account__deleted_at__isnull=True)
-            .annotate(account_key=NameKey("account__sort_key"))
+            .filter(contact_id__in=unknown)
+            .exclude(account_key="")
             .values_list("contact_id", "account_id", "account_key")
         )
+        accounts = set(account_ids)
         for contact_id, account_id, account_key in links:
             contact = found[contact_id].contact
-            same = account_id in account_ids if account_ids else account_key in company_keys
+            same = account_key in company_keys if company_keys else account_id in accounts
             contact.at_company = getattr(contact, "at_company", False) or same
             contact.elsewhere = getattr(contact, "elsewhere", False) or not same
     if cities:

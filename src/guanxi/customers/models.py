@@ -217,6 +217,10 @@ class AccountContact(WorkspaceModel):
     is_primary = models.BooleanField(_("primary"), default=False)
     started_on = models.DateField(_("since"), null=True, blank=True)
     ended_on = models.DateField(_("until"), null=True, blank=True)
+    # the account's and the person's name keys (``NameKey`` of their sort keys), kept by the
+    # database for duplicate matching (guanxi.customers.linkkeys)
+    account_key = models.CharField(max_length=300, default="", db_default="", editable=False)
+    contact_key = models.CharField(max_length=300, default="", db_default="", editable=False)
 
     public_id_prefix = "rel"
     object_type = "customers.contact"
@@ -224,6 +228,13 @@ class AccountContact(WorkspaceModel):
     class Meta:
         verbose_name = _("account relationship")
         verbose_name_plural = _("account relationships")
+        indexes = [
+            # the people of a name at the accounts of a name: one range of this index
+            models.Index(
+                fields=["workspace", "account_key", "contact_key"], include=["contact", "account"],
+                condition=models.Q(deleted_at__isnull=True), name="account_link_name_keys",
+            ),
+        ]  # fmt: skip
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "contact"],

@@ -19,13 +19,14 @@ from typing import Any
 
 from django.db import connection as default_connection
 
+from guanxi.platform.triggers import TriggerSet
+
 TABLE = "sales_opportunitytotal"
 SOURCE = "sales_opportunity"
 KEY = "workspace_id, stage_id, owner_key, team_key, currency"
 COLUMNS = f"{KEY}, deals, amount, weighted"
 PG_FUNCTION = "guanxi_opportunity_totals"
 PG_ADD = "guanxi_opportunity_totals_add"
-SQLITE_TRIGGERS = ("insert", "delete", "update_old", "update_new")
 
 _PG_SQL = (
     f"""
@@ -137,52 +138,19 @@ REBUILD = (
 )
 
 
-def installed(connection: Any = default_connection) -> bool:
-    """Are the triggers in place on this database?"""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT count(*) FROM pg_trigger WHERE tgname = %s AND NOT tgisinternal",
-                [PG_FUNCTION],
-            )
-            return cursor.fetchone()[0] == 1
-        if connection.vendor == "sqlite":
-            names = [f"{PG_FUNCTION}_{suffix}" for suffix in SQLITE_TRIGGERS]
-            cursor.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
-                f"({', '.join(['%s'] * len(names))})",
-                names,
-            )
-            return cursor.fetchone()[0] == len(names)
-    return False
-
-
-def install(connection: Any = default_connection) -> None:
-    """Create (or replace) the triggers; the totals are not touched (see ``rebuild``)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            for statement in _PG_SQL:
-                cursor.execute(statement)
-        elif connection.vendor == "sqlite":
-            for suffix, body in _SQLITE_SQL.items():
-                cursor.execute(f"DROP TRIGGER IF EXISTS {PG_FUNCTION}_{suffix}")
-                cursor.execute(f"CREATE TRIGGER {PG_FUNCTION}_{suffix} {body}")
-        else:  # pragma: no cover - the two supported databases
-            raise NotImplementedError(connection.vendor)
-
-
-def uninstall(connection: Any = default_connection) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"DROP TRIGGER IF EXISTS {PG_FUNCTION} ON {SOURCE}")
-            cursor.execute(f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()")
-            cursor.execute(
-                f"DROP FUNCTION IF EXISTS {PG_ADD}"
-                "(bigint, bigint, bigint, bigint, varchar, bigint, numeric, numeric)"
-            )
-        elif connection.vendor == "sqlite":
-            for suffix in SQLITE_TRIGGERS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {PG_FUNCTION}_{suffix}")
+TRIGGERS = TriggerSet(
+    tables=(TABLE, SOURCE),
+    postgresql=_PG_SQL,
+    pg_triggers=((PG_FUNCTION, SOURCE),),
+    pg_functions=(
+        f"{PG_FUNCTION}()",
+        f"{PG_ADD}(bigint, bigint, bigint, bigint, varchar, bigint, numeric, numeric)",
+    ),
+    sqlite={f"{PG_FUNCTION}_{suffix}": body for suffix, body in _SQLITE_SQL.items()},
+)
+installed = TRIGGERS.installed
+install = TRIGGERS.install
+uninstall = TRIGGERS.uninstall
 
 
 def rebuild(connection: Any = default_connection) -> None:
@@ -203,11 +171,4 @@ def ensure_installed(sender: Any = None, using: str = "default", **kwargs: Any) 
     recounted (deals written while they were missing are counted too)."""
     from django.db import connections
 
-    connection = connections[using]
-    if connection.vendor not in ("postgresql", "sqlite"):
-        return
-    tables = connection.introspection.table_names()
-    if TABLE not in tables or SOURCE not in tables or installed(connection):
-        return
-    install(connection)
-    rebuild(connection)
+    TRIGGERS.ensure(connections[using], rebuild)
