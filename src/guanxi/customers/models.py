@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from guanxi.platform.history import HistoricalRecords
 from guanxi.platform.models import SLUG_VALIDATOR, Tag, Team, WorkspaceModel
 
 

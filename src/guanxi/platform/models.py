@@ -11,9 +11,9 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from guanxi.platform.context import require_workspace
+from guanxi.platform.history import HistoricalRecords
 from guanxi.platform.ids import new_public_id
 from guanxi.platform.permissions import effective_grants
 

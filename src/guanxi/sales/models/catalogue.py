@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from guanxi.customers.models import Account
+from guanxi.platform.history import HistoricalRecords
 from guanxi.platform.models import WorkspaceModel
 from guanxi.sales.models.pipelines import PERCENT
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from guanxi.customers.models import Account, Contact
+from guanxi.platform.history import HistoricalRecords
 from guanxi.platform.models import Team, WorkspaceModel
 from guanxi.sales.models.pipelines import PERCENT, Opportunity
 

@@ -8,9 +8,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
 from guanxi.customers.models import Account, Contact
+from guanxi.platform.history import HistoricalRecords
 from guanxi.platform.models import SLUG_VALIDATOR, Team, WorkspaceModel
 
 # Stage keys are the API's names for stages; underscores as in "closed_won".

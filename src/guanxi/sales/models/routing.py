@@ -9,8 +9,8 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from guanxi.platform.history import HistoricalRecords
 from guanxi.platform.models import Team, Workspace, WorkspaceModel
 from guanxi.sales.models.leads import Lead
 
