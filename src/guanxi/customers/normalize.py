@@ -264,7 +264,9 @@ def _is_han(char: str) -> bool:
     return (
         0x4E00 <= code <= 0x9FFF
         or 0x3400 <= code <= 0x4DBF
-        or 0x20000 <= code <= 0x2EBEF
+        # the supplementary planes' ideographs: extensions B–I, compatibility, G and H
+        # (a traditional character may simplify to one of these: 譅 → 𰶎, extension G)
+        or 0x20000 <= code <= 0x323AF
         or 0xF900 <= code <= 0xFAFF
     )
 
