@@ -231,16 +231,17 @@ def _same_city(a: str, b: str) -> bool:
 
 
 # --- accounts by name, shared by contact and account matching --------------------------------
-def _people_of_company(workspace_id: int, company_keys: tuple[str, ...], name: str) -> Any:
+def _people_of_company(
+    workspace_id: int, company_keys: tuple[str, ...], name: str, keys: tuple[str, ...]
+) -> Any:  # fmt: skip
     """Ids (a subquery) of up to CANDIDATES people at the (live) accounts named by
-    ``company_keys``, those
-    most like ``name`` first: the same name key, then a key one letter away, then a name
-    that begins alike (the family name of a Han name, a word of another) — one range of the
-    links' name-key index however many accounts share the company's name
-    (``guanxi.customers.linkkeys``), ranked from the index alone. Visibility is the
-    caller's: a person's, not their account's, decides whether they are a candidate."""
+    ``company_keys``, those most like ``name`` (whose ``keys`` are given) first: the same
+    name key, then a key one letter away, then a name that begins alike (the family name of
+    a Han name, a word of another) — one range of the links' name-key index however many
+    accounts share the company's name (``guanxi.customers.linkkeys``), ranked from the
+    index alone. Visibility is the caller's: a person's, not their account's, decides
+    whether they are a candidate."""
     links = AccountContact.objects.for_workspace(workspace_id).filter(account_key__in=company_keys)
-    keys = name_keys(name) if name else ()
     ranks = []
     if keys:
         ranks.append(When(contact_key__in=keys, then=0))
@@ -353,7 +354,7 @@ def match_contacts(
         if company_keys:
             # the company's people most like the name (namesakes, typos, the same family
             # name) among its first CANDIDATES: nobody else at it is read
-            ids = _people_of_company(workspace.pk, company_keys, name)
+            ids = _people_of_company(workspace.pk, company_keys, name, keys)
             at_company = list(visible.filter(pk__in=ids))
             if not at_company:
                 # nobody at an account of that name: perhaps it is a legal name

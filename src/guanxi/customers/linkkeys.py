@@ -45,18 +45,16 @@ def _key_of(table: str, row: str, column: str) -> str:
     return f"COALESCE((SELECT {key} FROM {table} k WHERE k.id = {row}.{column}), '')"
 
 
-def _watched(source: str) -> tuple[str, str]:
-    """(columns, condition on OLD and NEW) of a rename (or, for accounts, a deletion)."""
-    if source == ACCOUNTS:
-        return "sort_key, deleted_at", (
-            "OLD.sort_key IS DISTINCT FROM NEW.sort_key "
-            "OR OLD.deleted_at IS DISTINCT FROM NEW.deleted_at"
-        )
-    return "sort_key", "OLD.sort_key IS DISTINCT FROM NEW.sort_key"
+def _watched(source: str, differs: str) -> tuple[str, str]:
+    """(columns, condition on OLD and NEW) of a rename (or, for accounts, a deletion);
+    ``differs`` is the database's null-safe "not equal"."""
+    columns = ("sort_key", "deleted_at") if source == ACCOUNTS else ("sort_key",)
+    changed = " OR ".join(f"OLD.{c} {differs} NEW.{c}" for c in columns)
+    return ", ".join(columns), changed
 
 
 def _pg_rename(function: str, source: str, column: str, key: str) -> tuple[str, str]:
-    columns, changed = _watched(source)
+    columns, changed = _watched(source, "IS DISTINCT FROM")
     return (
         f"""
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -96,9 +94,9 @@ _SQLITE_SET_KEYS = (
 
 
 def _sqlite_rename(source: str, column: str, key: str) -> str:
-    columns, changed = _watched(source)
+    columns, changed = _watched(source, "IS NOT")
     return (
-        f"AFTER UPDATE OF {columns} ON {source} WHEN {changed.replace('IS DISTINCT FROM', 'IS NOT')} "
+        f"AFTER UPDATE OF {columns} ON {source} WHEN {changed} "
         f"BEGIN UPDATE {LINKS} SET {key} = {_key('NEW', live_only=source == ACCOUNTS)} "
         f"WHERE {column} = NEW.id; END"
     )
