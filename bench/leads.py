@@ -4,8 +4,10 @@ normalization, the lead saved and announced) through Django's test client.
     GUANXI_DATABASE_URL=postgres://postgres@127.0.0.1:5432/leads_bench python bench/leads.py
     python bench/leads.py --leads 2000                 # SQLite in a temp folder
 
-Builds a workspace of ``--users`` sales reps in five teams under their managers (the
-``guanxi generate`` sales force), opens its web form, then posts ``--leads`` submissions
+Builds the workspace of ``bench/lead_routing.py`` (``--users`` users in 50 teams, 50
+assignment rules, 30 scoring rules, three follow-up policies; with ``--no-rules``, the
+``guanxi generate`` sales force of five teams and no rules), opens its web form, then posts
+``--leads`` submissions
 (JSON and form-encoded alternately, from many client addresses; with ``--workers N``, N
 processes post at once, as N web server workers would) with the rate limits
 raised for the run. Prints one JSON object per line: leads/s, p50/p95 ms, and the queries
@@ -40,12 +42,16 @@ PRODUCTS = ("光纤", "交换机", "云服务", "安防", "")
 
 
 def submission(index: int) -> dict:
+    from lead_routing import CITIES, PROVINCES, TITLES
+
     return {
         "name": FAMILY[index % 10] + GIVEN[(index // 10) % 10],
         "company": f"星河科技{index % 997}",
+        "title": TITLES[index % len(TITLES)],
+        "region": PROVINCES[index % len(PROVINCES)],
         "phone": f"139{index:08d}",
         "email": f"visitor{index}@example.cn" if index % 2 else "",
-        "city": ("上海", "北京", "深圳", "杭州")[index % 4],
+        "city": CITIES[index % len(CITIES)],
         "product_interest": PRODUCTS[index % len(PRODUCTS)],
         "message": "请联系我，了解报价。",
         "consent": True,
@@ -53,7 +59,7 @@ def submission(index: int) -> dict:
     }
 
 
-def run(db: str, *, leads: int, users: int, workers: int) -> None:
+def run(db: str, *, leads: int, users: int, workers: int, rules: bool, profile: str = "") -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings.dev")
     os.environ["GUANXI_DEBUG"] = "false"
     import django
@@ -78,13 +84,19 @@ def run(db: str, *, leads: int, users: int, workers: int) -> None:
 
     slug = f"leadbench-{uuid.uuid4().hex[:8]}"
     start = time.perf_counter()
-    workspace = services.create_workspace(slug=slug, name="线索基准")
-    admin = services.add_member(
-        workspace=workspace,
-        user=services.create_user(username=f"{slug}.admin"),
-        role=workspace_role(workspace, "administrator"),
-    )
-    sales_force(workspace, users)
+    if rules:
+        from lead_routing import build
+
+        workspace = build(slug, users, teams=50, assignment_rules=50, scoring_rules=30)
+        admin = Membership.objects.for_workspace(workspace).get(user__username=f"{slug}-admin")
+    else:
+        workspace = services.create_workspace(slug=slug, name="线索基准")
+        admin = services.add_member(
+            workspace=workspace,
+            user=services.create_user(username=f"{slug}.admin"),
+            role=workspace_role(workspace, "administrator"),
+        )
+        sales_force(workspace, users)
     web_to_lead.update_form_settings(
         membership=admin, expected_version=None, is_enabled=True, require_consent=True,
         consent_text="我同意贵公司就产品信息与我联系。", redirect_hosts="www.example.cn",
@@ -94,16 +106,18 @@ def run(db: str, *, leads: int, users: int, workers: int) -> None:
          seconds=round(time.perf_counter() - start, 2))  # fmt: skip
 
     url = f"/api/v1/web-to-lead/{slug}"
-    clients = [Client(HTTP_HOST="127.0.0.1", REMOTE_ADDR=f"198.51.{i // 250}.{i % 250 + 1}")
-               for i in range(1000)]  # fmt: skip
+    # one client (one handler: the middleware is built once, as in a server process), many
+    # visitors' addresses
+    client = Client(HTTP_HOST="127.0.0.1")
 
     def post(index: int):
-        client = clients[index % len(clients)]
         data = submission(index)
+        address = f"198.51.{index % 1000 // 250}.{index % 250 + 1}"
         if index % 2:
-            return client.post(url, json.dumps(data), content_type="application/json")
+            return client.post(url, json.dumps(data), content_type="application/json",
+                               REMOTE_ADDR=address)  # fmt: skip
         data["consent"] = "on"
-        return client.post(url, data)
+        return client.post(url, data, REMOTE_ADDR=address)
 
     for index in range(50):  # warm up: imports, caches, prepared plans
         assert post(10**7 + index).status_code == 201
@@ -113,7 +127,15 @@ def run(db: str, *, leads: int, users: int, workers: int) -> None:
 
     connection.close()  # each worker process opens its own
     began = time.perf_counter()
-    if workers == 1:
+    if profile:
+        import cProfile
+        import pstats
+
+        with cProfile.Profile() as profiler:
+            samples = post_range(post, range(leads))
+        profiler.dump_stats(profile)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+    elif workers == 1:
         samples = post_range(post, range(leads))
     else:
         import multiprocessing
@@ -125,7 +147,9 @@ def run(db: str, *, leads: int, users: int, workers: int) -> None:
     elapsed = time.perf_counter() - began
     stored = Lead.objects.for_workspace(workspace).count()
     assert stored == leads + 51, stored  # every accepted submission is a lead
-    emit(bench="web_to_lead", db=db, leads=leads, users=users, workers=workers,
+    assigned = Lead.objects.for_workspace(workspace).filter(owner__isnull=False).count()
+    emit(bench="web_to_lead", db=db, leads=leads, users=users, workers=workers, rules=rules,
+         assigned_share=round(assigned / stored, 3),
          seconds=round(elapsed, 2), leads_per_s=round(leads / elapsed, 1),
          p50_ms=percentile(samples, 0.5), p95_ms=percentile(samples, 0.95),
          p99_ms=percentile(samples, 0.99), queries_per_lead=per_lead)  # fmt: skip
@@ -165,16 +189,22 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1, help="processes posting at once")
+    parser.add_argument("--no-rules", dest="rules", action="store_false",
+                        help="five teams and no routing rules")  # fmt: skip
+    parser.add_argument("--profile", metavar="FILE", default="",
+                        help="one process under cProfile; stats to FILE, the top to stderr")  # fmt: skip
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     url = os.environ.get("GUANXI_DATABASE_URL", "")
     if url.startswith("postgres"):
-        run("postgresql", leads=args.leads, users=args.users, workers=args.workers)
+        run("postgresql", leads=args.leads, users=args.users, workers=args.workers,
+            rules=args.rules, profile=args.profile)  # fmt: skip
         return
     with tempfile.TemporaryDirectory() as home:
         os.environ["GUANXI_HOME"] = home
         os.environ["GUANXI_DATABASE_URL"] = f"sqlite:///{home}/bench.sqlite3"
-        run("sqlite", leads=args.leads, users=args.users, workers=args.workers)
+        run("sqlite", leads=args.leads, users=args.users, workers=args.workers, rules=args.rules,
+            profile=args.profile)  # fmt: skip
 
 
 if __name__ == "__main__":

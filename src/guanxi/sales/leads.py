@@ -3,16 +3,15 @@ status, first touch, calls logged on the lead), soft delete and conversion into 
 a contact and perhaps an opportunity. Keyword-only, typed, one transaction each.
 
 Scoring, assignment rules and the follow-up SLA are not here: they listen to the signals
-``lead_created`` and ``lead_first_touched`` (``guanxi.sales.signals``), which every creation
-path sends inside its transaction.
+``lead_creating``, ``lead_created``, ``leads_created`` and ``lead_first_touched``
+(``guanxi.sales.signals``), which every creation path sends inside its transaction.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +37,7 @@ from guanxi.platform.visibility import can, may_add
 from guanxi.sales import services as sales
 from guanxi.sales.models import Lead, Opportunity
 from guanxi.sales.permissions import CONVERT
-from guanxi.sales.signals import lead_created, lead_first_touched, leads_created
+from guanxi.sales.signals import lead_created, lead_creating, lead_first_touched, leads_created
 from guanxi.timeline import services as timeline
 from guanxi.timeline.models import Activity, Channel, Interaction
 
@@ -147,19 +146,6 @@ class _Together:
 _together: ContextVar[_Together | None] = ContextVar("leads_created_together", default=None)
 
 
-def _atomic_alone(func: Callable[..., Any]) -> Callable[..., Any]:
-    """One transaction (a savepoint when nested) — except for leads created together, whose
-    caller holds the transaction and, row by row if it wants, the savepoints."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with transaction.atomic(savepoint=_together.get() is None):
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
-@_atomic_alone
 def create_lead(
     *,
     workspace: Workspace,
@@ -177,9 +163,10 @@ def create_lead(
     already_clean: bool = False,
     **fields: Any,
 ) -> Lead:
-    """A new lead. ``lead_created`` is sent once it is saved (receivers score, assign and
-    set its follow-up time); when nobody assigned it and a user created it, that user owns
-    it. Giving another ``owner`` needs the *assign* right."""
+    """A new lead, in one transaction (a savepoint when nested). ``lead_creating`` is sent
+    just before that transaction (receivers score it, assign it and set its follow-up time)
+    and ``lead_created`` inside it, once the lead is inserted; when nobody assigned it and a user created it, that user
+    owns it. Giving another ``owner`` needs the *assign* right."""
     unknown = set(fields) - set(TEXT_FIELDS)
     if unknown:
         raise ValidationFailed([(name, _("unknown field")) for name in sorted(unknown)])
@@ -242,15 +229,59 @@ def create_lead(
         if by is not None:
             together.audits.append(audit_event(**audit))
         return lead
-    lead.save()
     if by is not None:
-        record_audit(**audit)
-    _announce(lead, by=by)
+        _route(lead, by=by)
+        with transaction.atomic():
+            _insert_one(lead, by=by, audit=audit)
+        return lead
+    return _insert_visitors_lead(lead)
+
+
+def _route(lead: Lead, *, by: User | None) -> None:
+    """``lead_creating``, before the lead's transaction opens (in the caller's, when there is
+    one). Routing writes one thing, a team's round-robin turn: taken outside the lead's
+    transaction, it commits at once and holds no lock while the lead is written, so that
+    leads arriving together for one team do not wait on each other's commits. A turn taken
+    for a lead whose insert then fails is skipped, as a sequence number would be."""
+    lead_creating.send(sender=Lead, lead=lead, actor=by)
     if lead.owner_id is None and by is not None:
         # nobody routed it: whoever typed it in works it
-        lead.owner, lead.team = _owner_and_team(workspace, by, lead.team)
+        lead.owner, lead.team = _owner_and_team(lead.workspace, by, lead.team)
         lead.assigned_at = timezone.now()
-        lead.save(update_fields=["owner", "team", "assigned_at"])
+
+
+def _insert_one(lead: Lead, *, by: User | None, audit: dict[str, Any] | None) -> None:
+    lead.save()  # with its "created" history record, routed
+    if audit is not None:
+        record_audit(**audit)
+    lead_created.send(sender=Lead, lead=lead, actor=by)
+
+
+ROUTED_FIELDS = ("score", "score_details", "scored_at", "owner_id", "team_id", "assigned_at",
+                 "sla_due_at")  # fmt: skip
+
+
+def _insert_visitors_lead(lead: Lead) -> Lead:
+    """A public form's lead is never lost to a failing receiver: when routing fails, what it
+    wrote inside a transaction is rolled back (its own savepoint, nested), the lead written
+    unrouted and the failure logged and audited."""
+    before = {name: getattr(lead, name) for name in ROUTED_FIELDS}
+    nested = transaction.get_connection().in_atomic_block
+    try:
+        with transaction.atomic() if nested else nullcontext():
+            _route(lead, by=None)
+        with transaction.atomic():
+            _insert_one(lead, by=None, audit=None)
+        return lead
+    except Exception:
+        log.exception("routing failed for the web form lead %s; kept unrouted", lead.public_id)
+    for name, value in before.items():
+        setattr(lead, name, value)
+    lead.__dict__.pop("_routing_choice", None)
+    lead.pk, lead._state.adding = None, True
+    with transaction.atomic():
+        lead.save()
+        record_audit(action="sales.lead.routing_failed", workspace=lead.workspace, obj=lead)
     return lead
 
 
@@ -301,22 +332,6 @@ def flush_created() -> None:
     together = _together.get()
     if together is not None:
         _insert(together)
-
-
-def _announce(lead: Lead, *, by: User | None) -> None:
-    """``lead_created``. A public form's lead is never lost to a failing receiver: its
-    receivers run in a savepoint, rolled back alone (and logged) if one fails."""
-    if by is not None:
-        lead_created.send(sender=Lead, lead=lead, actor=by)
-        return
-    if not lead_created.has_listeners(Lead):
-        return
-    try:
-        with transaction.atomic():
-            lead_created.send(sender=Lead, lead=lead, actor=None)
-    except Exception:
-        log.exception("a lead_created receiver failed for %s; the lead is kept", lead.public_id)
-        record_audit(action="sales.lead.routing_failed", workspace=lead.workspace, obj=lead)
 
 
 # --- update, status, touch --------------------------------------------------------------------

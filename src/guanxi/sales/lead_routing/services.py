@@ -488,7 +488,7 @@ def _due(config: RoutingConfig, lead: Lead, since: dt.datetime) -> dt.datetime |
 
 def _score(config: RoutingConfig, lead: Lead, now: dt.datetime) -> None:
     events: list[scoring.BehaviourEvent] = []
-    if config.reads_behaviour:
+    if config.reads_behaviour and lead.pk is not None:  # a lead not inserted has done nothing
         events = scoring.lead_behaviour([lead]).get(lead.pk, [])
     lead.score, lead.score_details = scoring.score(config.scoring, lead, events, now)
     lead.scored_at = now
@@ -513,16 +513,9 @@ def _announce(lead: Lead, chosen: assignment.Assignment, *, by: User | None, act
                by=by, data={"lead": str(lead)}, url=lead_url(lead))  # fmt: skip
 
 
-def route_new_lead(*, lead: Lead, actor: User | None = None,
-                   now: dt.datetime | None = None) -> assignment.Assignment | None:  # fmt: skip
-    """Score a new lead, give it an owner by the rules and set when it must be touched.
-
-    Runs inside the transaction that created the lead (the ``lead_created`` receiver). A
-    lead created with an owner keeps it; its follow-up time is still set. Returns the
-    assignment made, or None when the lead came with its owner.
-    """
-    now = now or timezone.now()
-    config = routing_config(lead.workspace_id)
+def _route(config: RoutingConfig, lead: Lead, now: dt.datetime) -> assignment.Assignment | None:
+    """Score the lead, give it an owner by the rules when it has none and set when it must
+    be touched — on the instance; what is written, and when, is the caller's."""
     _score(config, lead, now)
     chosen = None
     if lead.owner_id is None and lead.team_id is None and lead.is_open:
@@ -531,15 +524,46 @@ def route_new_lead(*, lead: Lead, actor: User | None = None,
     if lead.owner_id is not None or lead.team_id is not None:
         lead.assigned_at = lead.assigned_at or now
         lead.sla_due_at = _due(config, lead, lead.assigned_at)
+    return chosen
+
+
+def _assigned(chosen: assignment.Assignment | None) -> bool:
+    return chosen is not None and (chosen.owner is not None or chosen.team_id is not None)
+
+
+def route_unsaved_lead(*, lead: Lead, now: dt.datetime | None = None) -> None:
+    """Route a lead about to be inserted (the ``lead_creating`` receiver): its score, owner
+    and follow-up time are set on it, so that the lead and its "created" history record are
+    written once, routed. A lead created with an owner keeps it; its follow-up time is still
+    set. The assignment waits on the lead for ``announce_routed_lead``."""
+    lead._routing_choice = _route(routing_config(lead.workspace_id), lead, now or timezone.now())
+
+
+def announce_routed_lead(*, lead: Lead, actor: User | None = None) -> None:
+    """The audit event and the new owner's notification of a lead routed before it was
+    inserted (the ``lead_created`` receiver)."""
+    chosen = lead.__dict__.pop("_routing_choice", None)
+    if _assigned(chosen):
+        _announce(lead, chosen, by=actor, action="lead.assigned")
+
+
+def route_new_lead(*, lead: Lead, actor: User | None = None,
+                   now: dt.datetime | None = None) -> assignment.Assignment | None:  # fmt: skip
+    """Score a lead already saved, give it an owner by the rules and set when it must be
+    touched; the lead and its "created" history record are updated. Returns the assignment
+    made, or None when the lead came with its owner. (Leads created through the lead
+    service are routed before they are inserted: ``route_unsaved_lead``.)"""
+    now = now or timezone.now()
+    chosen = _route(routing_config(lead.workspace_id), lead, now)
     values = {"score": lead.score, "score_details": lead.score_details,
               "scored_at": lead.scored_at, "assigned_at": lead.assigned_at,
               "sla_due_at": lead.sla_due_at, "owner_id": lead.owner_id,
               "team_id": lead.team_id}  # fmt: skip
     Lead._base_manager.filter(pk=lead.pk).update(**values)
-    # Routing is part of creating the lead (same transaction): the lead's "created" history
-    # record shows it routed, rather than a second record for a state nobody ever saw.
+    # the lead's "created" history record shows it routed, rather than a second record for
+    # a state nobody ever saw
     Lead.history.filter(id=lead.pk, history_type="+").update(**values)
-    if chosen is not None and (chosen.owner is not None or chosen.team_id is not None):
+    if _assigned(chosen):
         _announce(lead, chosen, by=actor, action="lead.assigned")
     return chosen
 
