@@ -238,3 +238,14 @@ def test_demo_customers_are_bilingual_and_have_a_year_of_history(db):
     prepare_demo(stdout=io.StringIO())  # preparing again adds no second data set
     with acting_in(workspace):
         assert Contact.objects.count() == count
+
+
+@EMBEDDED_ONLY
+def test_a_database_not_set_up_is_named_not_a_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "guanxi", "generate", "--customers", "10"],
+        env=_env(tmp_path), capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "run `guanxi migrate` first" in result.stderr
+    assert "Traceback" not in result.stderr

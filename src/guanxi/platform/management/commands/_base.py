@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
 
 from guanxi.platform.errors import GuanxiError
 from guanxi.platform.models import Membership, User, Workspace
@@ -14,12 +16,28 @@ def fail(message: str) -> CommandError:
     return CommandError(message, returncode=2)
 
 
+def _unmigrated() -> bool:
+    """Whether the database lacks migrations the code has (a new database, say)."""
+    try:
+        executor = MigrationExecutor(connection)
+        return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    except DatabaseError:
+        return True
+
+
 class GuanxiCommand(BaseCommand):
     def execute(self, *args: Any, **options: Any) -> Any:
         try:
             return super().execute(*args, **options)
         except GuanxiError as exc:
             raise fail(exc.detail) from exc
+        except DatabaseError as exc:
+            if _unmigrated():
+                raise fail(
+                    "the database is not set up (migrations not applied): "
+                    "run `guanxi migrate` first"
+                ) from exc
+            raise
 
     @staticmethod
     def workspace(slug: str) -> Workspace:
