@@ -137,11 +137,23 @@ def run(client: Client, headers: dict, path: str, kind: str, questions: list[Que
         return
     for body, _target in questions[:5]:  # warm-up
         client.post(path, body, content_type="application/json", headers=headers)
-    samples, found, hit = [], 0, 0
+    samples, in_sql, found, hit = [], [], 0, 0
+    spent = [0]
+
+    def timed(execute, sql, params, many, context):
+        tick = time.perf_counter_ns()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent[0] += time.perf_counter_ns() - tick
+
     for body, target in questions:
+        spent[0] = 0
         start = time.perf_counter_ns()
-        response = client.post(path, body, content_type="application/json", headers=headers)
+        with connection.execute_wrapper(timed):
+            response = client.post(path, body, content_type="application/json", headers=headers)
         samples.append((time.perf_counter_ns() - start) / 1e6)
+        in_sql.append(spent[0] / 1e6)
         candidates = response.json()["candidates"]
         found += bool(candidates)
         hit += any(c["id"] == target for c in candidates)
@@ -150,7 +162,9 @@ def run(client: Client, headers: dict, path: str, kind: str, questions: list[Que
     print(json.dumps({
         "bench": f"match_{kind}", "db": connection.vendor, "customers": count,
         "n": len(samples), "p50_ms": round(percentile(samples, 0.5), 1),
-        "p95_ms": round(percentile(samples, 0.95), 1), "found_share": round(found / len(samples), 3),
+        "p95_ms": round(percentile(samples, 0.95), 1),
+        "sql_p50_ms": round(percentile(in_sql, 0.5), 1),
+        "sql_p95_ms": round(percentile(in_sql, 0.95), 1), "found_share": round(found / len(samples), 3),
         "target_share": round(hit / len(samples), 3), "queries": len(queries),
     }), flush=True)  # fmt: skip
 
@@ -161,7 +175,22 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--only", default="", help="Comma-separated question kinds to ask.")
+    parser.add_argument("--profile", metavar="FILE", default="",
+                        help="run under cProfile; stats to FILE, the top to stderr")  # fmt: skip
     args = parser.parse_args()
+    if args.profile:
+        import cProfile
+        import pstats
+
+        with cProfile.Profile() as profiler:
+            ask(args)
+        profiler.dump_stats(args.profile)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+        return
+    ask(args)
+
+
+def ask(args: argparse.Namespace) -> None:
     workspace = Workspace.objects.get(slug=args.workspace)
     _token, secret = services.create_api_token(membership=bench_member(workspace),
                                                name="bench identity")  # fmt: skip
