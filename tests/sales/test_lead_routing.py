@@ -16,8 +16,8 @@ from guanxi.platform import services as platform
 from guanxi.platform.context import acting_in
 from guanxi.platform.errors import ValidationFailed
 from guanxi.platform.models import AuditEvent, Notification
+from guanxi.sales.lead_routing import assignment, services
 from guanxi.sales.lead_routing import config as routing_config
-from guanxi.sales.lead_routing import services
 from guanxi.sales.lead_routing.scoring import BehaviourEvent, set_behaviour_source
 from guanxi.sales.models import Lead, LeadResponse
 from tests.factories import make_member, make_team
@@ -510,3 +510,13 @@ def test_created_together_gives_unrouted_leads_to_who_created_them(workspace, ad
                                          phone="13612345678")  # fmt: skip
     lead.refresh_from_db()
     assert lead.owner == admin.user and lead.assigned_at is not None
+
+
+def test_open_loads_count_each_members_new_and_working_leads(workspace, reps):
+    user_ids = [rep.user_id for rep in reps]
+    make_lead(workspace, owner=reps[0].user, status="working")
+    make_lead(workspace, owner=reps[0].user)
+    make_lead(workspace, owner=reps[1].user, status="nurturing")  # not open work
+    gone = make_lead(workspace, owner=reps[1].user)
+    Lead.objects.for_workspace(workspace).filter(pk=gone.pk).update(deleted_at=timezone.now())
+    assert assignment.open_loads(workspace.pk, user_ids) == {reps[0].user_id: 2}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
 from guanxi.platform.models import Membership, User
 from guanxi.platform.permissions import Scope, get_object_type
@@ -119,16 +119,31 @@ def next_turn(workspace_id: int, team_id: int, count: int = 1) -> int:
         return int(cursor.fetchone()[0]) - count + 1
 
 
+def open_loads(workspace_id: int, user_ids: list[int]) -> dict[int, int]:
+    """Each user's open leads (new or working), for least loaded: one query, counted by a
+    subquery per member on the owner index. (A count grouped over ``owner IN (…)`` was
+    planned, for a workspace flooded with leads since its statistics were gathered, as a
+    scan of all the workspace's open leads: 16 ms at 12,000 against 1 ms.)"""
+    per_owner = (
+        Lead.objects.for_workspace(workspace_id)
+        .filter(owner_id=OuterRef("user_id"), status__in=LOAD_STATUSES)
+        .order_by()
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    rows = (
+        Membership.objects.for_workspace(workspace_id)
+        .filter(user_id__in=user_ids)
+        .annotate(n=Subquery(per_owner))
+        .values_list("user_id", "n")
+    )
+    return {user_id: n for user_id, n in rows if n}
+
+
 def _pick(workspace_id: int, team_id: int, members: Sequence[Candidate], method: str) -> Candidate:
     if method == Method.LEAST_LOADED and len(members) > 1:
-        loads = dict(
-            Lead.objects.for_workspace(workspace_id)
-            .filter(owner_id__in=[m.user_id for m in members], status__in=LOAD_STATUSES)
-            .values("owner_id")
-            .annotate(n=Count("id"))
-            .order_by()
-            .values_list("owner_id", "n")
-        )
+        loads = open_loads(workspace_id, [m.user_id for m in members])
         lowest = min(loads.get(m.user_id, 0) for m in members)
         members = [m for m in members if loads.get(m.user_id, 0) == lowest]
         if len(members) == 1:
@@ -199,12 +214,8 @@ class BatchChooser:
 
     def _least_loaded(self, team_id: int, members: list[Candidate]) -> Candidate:
         if team_id not in self._loads:
-            self._loads[team_id] = dict(
-                Lead.objects.for_workspace(self.config.workspace_id)
-                .filter(owner_id__in=[m.user_id for m in members], status__in=LOAD_STATUSES)
-                .values("owner_id").annotate(n=Count("id")).order_by()
-                .values_list("owner_id", "n")
-            )  # fmt: skip
+            self._loads[team_id] = open_loads(self.config.workspace_id,
+                                              [m.user_id for m in members])  # fmt: skip
         loads = self._loads[team_id]
         lowest = min(loads.get(m.user_id, 0) for m in members)
         tied = [m for m in members if loads.get(m.user_id, 0) == lowest]
