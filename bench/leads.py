@@ -101,10 +101,6 @@ def run(db: str, *, leads: int, users: int, workers: int, rules: bool, profile: 
         membership=admin, expected_version=None, is_enabled=True, require_consent=True,
         consent_text="我同意贵公司就产品信息与我联系。", redirect_hosts="www.example.cn",
     )  # fmt: skip
-    if connection.vendor == "postgresql":
-        # statistics as autovacuum would have them (some servers run without it)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
     emit(bench="leads_setup", db=db, users=Membership.objects.for_workspace(workspace).count(),
          teams=Team.objects.for_workspace(workspace).count(),
          seconds=round(time.perf_counter() - start, 2))  # fmt: skip

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from guanxi.platform import services as platform
@@ -520,3 +522,23 @@ def test_open_loads_count_each_members_new_and_working_leads(workspace, reps):
     gone = make_lead(workspace, owner=reps[1].user)
     Lead.objects.for_workspace(workspace).filter(pk=gone.pk).update(deleted_at=timezone.now())
     assert assignment.open_loads(workspace.pk, user_ids) == {reps[0].user_id: 2}
+
+
+@override_settings(LEAD_RULES_CACHE_SECONDS=60)
+def test_with_a_cache_time_the_rules_and_members_are_read_once(workspace, admin, east, reps):
+    routing_config.forget(workspace.pk)
+    services.create_assignment_rule(workspace=workspace, by=admin.user, name="RR",
+                                    method="round_robin", team=east)  # fmt: skip
+    make_lead(workspace)  # reads the rules and the team
+    lead = Lead(workspace=workspace, source="web")
+    with CaptureQueriesContext(connection) as queries:
+        services.route_unsaved_lead(lead=lead)
+    assert len(queries) == 1 and "counter" in queries[0]["sql"]  # the turn alone
+    assert lead.owner_id in {rep.user_id for rep in reps}
+    # a change of the rules drops what the process kept: rules and members read again
+    services.create_scoring_rule(workspace=workspace, by=admin.user, name="Web",
+                                 field="source", operator="equals", value="web", points=5)  # fmt: skip
+    again = Lead(workspace=workspace, source="web")
+    with CaptureQueriesContext(connection) as queries:
+        services.route_unsaved_lead(lead=again)
+    assert len(queries) > 2 and again.score == 5

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -233,13 +234,20 @@ class _Entry:
 _cache: dict[int, _Entry] = {}
 
 
-def routing_config(workspace_id: int) -> RoutingConfig:
-    """The workspace's compiled rules: one query while they are unchanged."""
-    ttl = float(
+def cache_seconds() -> float:
+    """``GUANXI_LEAD_RULES_CACHE_SECONDS``: how long a process may route with what it read of
+    the rules and of the teams' members without asking whether they changed (0: ask for
+    every lead)."""
+    return float(
         getattr(settings, "LEAD_RULES_CACHE_SECONDS", None)
         or os.environ.get("GUANXI_LEAD_RULES_CACHE_SECONDS")
         or 0
     )
+
+
+def routing_config(workspace_id: int) -> RoutingConfig:
+    """The workspace's compiled rules: one query while they are unchanged."""
+    ttl = cache_seconds()
     entry = _cache.get(workspace_id)
     now = time.monotonic()
     if entry is not None and ttl and now - entry.checked_at < ttl:
@@ -255,8 +263,19 @@ def routing_config(workspace_id: int) -> RoutingConfig:
     return config
 
 
+_forget_also: list[Callable[[int], None]] = []
+
+
+def also_forget(drop: Callable[[int], None]) -> None:
+    """Have ``forget`` call ``drop(workspace_id)`` too (a copy kept beside the rules)."""
+    _forget_also.append(drop)
+
+
 def forget(workspace_id: int) -> None:
+    """Drop this process's copy of the workspace's rules (and what is kept with them)."""
     _cache.pop(workspace_id, None)
+    for drop in _forget_also:
+        drop(workspace_id)
 
 
 def rules_changed(workspace: Workspace | int) -> None:
