@@ -4,7 +4,8 @@ a contact and perhaps an opportunity. Keyword-only, typed, one transaction each.
 
 Scoring, assignment rules and the follow-up SLA are not here: they listen to the signals
 ``lead_creating``, ``lead_created``, ``leads_created`` and ``lead_first_touched``
-(``guanxi.sales.signals``), which every creation path sends inside its transaction.
+(``guanxi.sales.signals``), which every creation path sends: ``lead_creating`` just before
+the lead's transaction, the others inside it.
 """
 
 from __future__ import annotations
@@ -165,8 +166,8 @@ def create_lead(
 ) -> Lead:
     """A new lead, in one transaction (a savepoint when nested). ``lead_creating`` is sent
     just before that transaction (receivers score it, assign it and set its follow-up time)
-    and ``lead_created`` inside it, once the lead is inserted; when nobody assigned it and a user created it, that user
-    owns it. Giving another ``owner`` needs the *assign* right."""
+    and ``lead_created`` inside it, once the lead is inserted; when nobody assigned it and a
+    user created it, that user owns it. Giving another ``owner`` needs the *assign* right."""
     unknown = set(fields) - set(TEXT_FIELDS)
     if unknown:
         raise ValidationFailed([(name, _("unknown field")) for name in sorted(unknown)])

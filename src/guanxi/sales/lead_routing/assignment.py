@@ -106,24 +106,29 @@ def _members(workspace_id: int, exclude: Collection[int], *, by: str, value: int
     fixed order (membership id): one query, plain values — or none, for as long as
     ``GUANXI_LEAD_RULES_CACHE_SECONDS`` lets a process keep what it read."""
     ttl = cache_seconds()
-    key = (workspace_id, by, value)
-    now = time.monotonic()
-    kept = _kept.get(key) if ttl else None
-    if kept is not None and now - kept[0] < ttl:
-        members = kept[1]
+    if not ttl:
+        members = _read_members(workspace_id, by, value)
     else:
-        members = [
-            Candidate(pk, user_id, username, team_id)
-            for pk, user_id, username, team_id, role, is_system, permissions in _MEMBERS[by].rows(
-                workspace_id, value
-            )
-            if role_may_own_leads(role, is_system, permissions)
-        ]
-        if ttl:
+        key, now = (workspace_id, by, value), time.monotonic()
+        kept = _kept.get(key)
+        if kept is not None and now - kept[0] < ttl:
+            members = kept[1]
+        else:
+            members = _read_members(workspace_id, by, value)
             if len(_kept) >= KEPT_AT_MOST:
                 _kept.clear()
             _kept[key] = (now, members)
     return [m for m in members if m.user_id not in exclude] if exclude else members
+
+
+def _read_members(workspace_id: int, by: str, value: int) -> list[Candidate]:
+    return [
+        Candidate(pk, user_id, username, team_id)
+        for pk, user_id, username, team_id, role, is_system, permissions in _MEMBERS[by].rows(
+            workspace_id, value
+        )
+        if role_may_own_leads(role, is_system, permissions)
+    ]
 
 
 def _forget_members(workspace_id: int) -> None:
