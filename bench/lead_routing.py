@@ -47,7 +47,12 @@ def percentile(samples: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
 
-def build(slug: str, users: int, teams: int, assignment_rules: int, scoring_rules: int):
+def build(
+    slug: str, users: int, teams: int, assignment_rules: int, scoring_rules: int,
+    existing: int = 0,
+):  # fmt: skip
+    """The workspace: users in teams, the rules, the SLA policies and ``existing`` leads that
+    came in before (routed together, then most of them worked: a quarter stay open)."""
     from guanxi.platform import services as platform
     from guanxi.platform.models import Role
     from guanxi.sales.lead_routing import services as routing
@@ -123,11 +128,44 @@ def build(slug: str, users: int, teams: int, assignment_rules: int, scoring_rule
                               first_touch_minutes=240)  # fmt: skip
     from django.db import connection
 
+    if existing:
+        add_existing_leads(workspace, existing)
     if connection.vendor == "postgresql":
         # statistics as autovacuum would have them (some servers run without it)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     return workspace
+
+
+def add_existing_leads(workspace, count: int) -> None:
+    """``count`` leads of the past, routed together by the rules, then worked: 60 % were
+    disqualified, 15 % are nurtured, 10 % are being worked and 15 % are still new."""
+    from django.db import transaction
+    from django.db.models import F, IntegerField, Value
+    from django.db.models.functions import Mod
+
+    from guanxi.platform.context import acting_in
+    from guanxi.sales import leads as lead_services
+    from guanxi.sales.models import Lead
+
+    rng = random.Random(3)
+    with acting_in(workspace):
+        for start in range(0, count, 500):
+            with transaction.atomic(), lead_services.created_together(by=None):
+                for n in range(start, min(count, start + 500)):
+                    fields = lead_fields(rng, 10**8 + n)
+                    name = fields.pop("display_name")
+                    source, consent = fields.pop("source"), fields.pop("consent")
+                    lead_services.create_lead(workspace=workspace, by=None, source=source,
+                                              full_name=name, consent=consent,
+                                              source_detail="earlier", **fields)  # fmt: skip
+    leads = Lead.objects.for_workspace(workspace).annotate(
+        bucket=Mod(F("id"), Value(20), output_field=IntegerField())
+    )
+    leads.filter(bucket__lt=12).update(status=Lead.Status.DISQUALIFIED,
+                                       disqualify_reason="no budget")  # fmt: skip
+    leads.filter(bucket__gte=12, bucket__lt=15).update(status=Lead.Status.NURTURING)
+    leads.filter(bucket__gte=15, bucket__lt=17).update(status=Lead.Status.WORKING)
 
 
 def lead_fields(rng: random.Random, n: int) -> dict:
@@ -160,7 +198,8 @@ def run(args: argparse.Namespace, db: str) -> None:
     call_command("migrate", verbosity=0)
     slug = f"bench-{uuid.uuid4().hex[:6]}"
     started = time.perf_counter()
-    workspace = build(slug, args.users, args.teams, args.assignment_rules, args.scoring_rules)
+    workspace = build(slug, args.users, args.teams, args.assignment_rules, args.scoring_rules,
+                      existing=args.existing)
     emit(db=db, step="setup", users=args.users, teams=args.teams,
          assignment_rules=args.assignment_rules, scoring_rules=args.scoring_rules,
          seconds=round(time.perf_counter() - started, 1))  # fmt: skip
@@ -269,6 +308,8 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=50)
     parser.add_argument("--assignment-rules", type=int, default=50)
     parser.add_argument("--scoring-rules", type=int, default=30)
+    parser.add_argument("--existing", type=int, default=20_000,
+                        help="leads in the workspace before the run (most of them worked)")  # fmt: skip
     parser.add_argument("--together", type=int, default=500,
                         help="leads per transaction when created and routed together")  # fmt: skip
     args = parser.parse_args()

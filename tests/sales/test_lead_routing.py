@@ -542,3 +542,29 @@ def test_with_a_cache_time_the_rules_and_members_are_read_once(workspace, admin,
     with CaptureQueriesContext(connection) as queries:
         services.route_unsaved_lead(lead=again)
     assert len(queries) > 2 and again.score == 5
+
+
+@override_settings(LEAD_RULES_CACHE_SECONDS=60)
+def test_with_a_cache_time_least_loaded_counts_once_and_keeps_count(workspace, admin, east, reps):
+    routing_config.forget(workspace.pk)
+    services.create_assignment_rule(workspace=workspace, by=admin.user, name="LL",
+                                    method="least_loaded", team=east)  # fmt: skip
+    busy, idle = reps[0], reps[1]
+    for _ in range(2):
+        make_lead(workspace, owner=busy.user, status="working")
+    make_lead(workspace)  # reads the rules, the team and the loads: the lead goes to a free rep
+    given = []
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(4):
+            lead = Lead(workspace=workspace, source="web")
+            services.route_unsaved_lead(lead=lead)
+            given.append(lead.owner_id)
+    assert not any("COUNT(" in q["sql"].upper() for q in queries)  # the kept count, kept up
+    assert busy.user_id not in given[:2]  # the others first, as counted plus what it gave
+    loads = assignment._loads_kept[(workspace.pk, east.pk)][1]
+    assert sum(loads.values()) == 2 + 5  # the two working leads, the five it gave
+    assert max(loads.values()) - min(loads.values()) <= 1
+    # a change of the rules drops the kept count too
+    services.create_scoring_rule(workspace=workspace, by=admin.user, name="Web",
+                                 field="source", operator="equals", value="web", points=5)  # fmt: skip
+    assert (workspace.pk, east.pk) not in assignment._loads_kept

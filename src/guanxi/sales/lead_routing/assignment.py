@@ -132,8 +132,9 @@ def _read_members(workspace_id: int, by: str, value: int) -> list[Candidate]:
 
 
 def _forget_members(workspace_id: int) -> None:
-    for key in [k for k in _kept if k[0] == workspace_id]:
-        del _kept[key]
+    for kept in (_kept, _loads_kept):
+        for key in [k for k in kept if k[0] == workspace_id]:
+            del kept[key]
 
 
 also_forget(_forget_members)
@@ -170,15 +171,46 @@ def open_loads(workspace_id: int, user_ids: list[int]) -> dict[int, int]:
     )
 
 
+# with GUANXI_LEAD_RULES_CACHE_SECONDS: (workspace, team) -> (read at, open leads by user),
+# counted again once that old; the leads this process gives meanwhile are added as it goes
+_loads_kept: dict[tuple[int, int], tuple[float, dict[int, int]]] = {}
+
+
+def _team_loads(workspace_id: int, team_id: int, members: Sequence[Candidate]) -> dict[int, int]:
+    """Each member's open leads: counted for every lead — or, for as long as
+    ``GUANXI_LEAD_RULES_CACHE_SECONDS`` lets a process keep what it read, counted once and
+    then kept up by the process (what other processes gave or closed meanwhile is seen at
+    the next count)."""
+    ttl = cache_seconds()
+    user_ids = [m.user_id for m in members]
+    if not ttl:
+        return open_loads(workspace_id, user_ids)
+    key, now = (workspace_id, team_id), time.monotonic()
+    kept = _loads_kept.get(key)
+    if kept is None or now - kept[0] >= ttl or not set(user_ids) <= kept[1].keys():
+        if len(_loads_kept) >= KEPT_AT_MOST:
+            _loads_kept.clear()
+        counted = open_loads(workspace_id, user_ids)
+        kept = (now, {user_id: counted.get(user_id, 0) for user_id in user_ids})
+        _loads_kept[key] = kept
+    return kept[1]
+
+
 def _pick(workspace_id: int, team_id: int, members: Sequence[Candidate], method: str) -> Candidate:
     if method == Method.LEAST_LOADED and len(members) > 1:
-        loads = open_loads(workspace_id, [m.user_id for m in members])
+        loads = _team_loads(workspace_id, team_id, members)
         lowest = min(loads.get(m.user_id, 0) for m in members)
-        members = [m for m in members if loads.get(m.user_id, 0) == lowest]
-        if len(members) == 1:
-            return members[0]
+        tied = [m for m in members if loads.get(m.user_id, 0) == lowest]
+        chosen = tied[0] if len(tied) == 1 else _turn(workspace_id, team_id, tied)
+        if (workspace_id, team_id) in _loads_kept:  # kept: the lead adds to its owner's work
+            loads[chosen.user_id] = loads.get(chosen.user_id, 0) + 1
+        return chosen
     if len(members) == 1:
         return members[0]
+    return _turn(workspace_id, team_id, members)
+
+
+def _turn(workspace_id: int, team_id: int, members: Sequence[Candidate]) -> Candidate:
     return members[(next_turn(workspace_id, team_id) - 1) % len(members)]
 
 
