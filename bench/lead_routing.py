@@ -198,8 +198,14 @@ def run(args: argparse.Namespace, db: str) -> None:
     call_command("migrate", verbosity=0)
     slug = f"bench-{uuid.uuid4().hex[:6]}"
     started = time.perf_counter()
-    workspace = build(slug, args.users, args.teams, args.assignment_rules, args.scoring_rules,
-                      existing=args.existing)
+    workspace = build(
+        slug,
+        args.users,
+        args.teams,
+        args.assignment_rules,
+        args.scoring_rules,
+        existing=args.existing,
+    )
     emit(db=db, step="setup", users=args.users, teams=args.teams,
          assignment_rules=args.assignment_rules, scoring_rules=args.scoring_rules,
          seconds=round(time.perf_counter() - started, 1))  # fmt: skip

@@ -91,8 +91,9 @@ def run(
     if rules:
         from lead_routing import build
 
-        workspace = build(slug, users, teams=50, assignment_rules=50, scoring_rules=30,
-                          existing=existing)
+        workspace = build(
+            slug, users, teams=50, assignment_rules=50, scoring_rules=30, existing=existing
+        )
         admin = Membership.objects.for_workspace(workspace).get(user__username=f"{slug}-admin")
     else:
         workspace = services.create_workspace(slug=slug, name="线索基准")

@@ -549,7 +549,7 @@ def test_with_a_cache_time_least_loaded_counts_once_and_keeps_count(workspace, a
     routing_config.forget(workspace.pk)
     services.create_assignment_rule(workspace=workspace, by=admin.user, name="LL",
                                     method="least_loaded", team=east)  # fmt: skip
-    busy, idle = reps[0], reps[1]
+    busy = reps[0]
     for _ in range(2):
         make_lead(workspace, owner=busy.user, status="working")
     make_lead(workspace)  # reads the rules, the team and the loads: the lead goes to a free rep

@@ -31,7 +31,7 @@ class UnindexFields(migrations.operations.base.Operation):
         model_state = state.models[app_label, self.model_name.lower()]
         for name in self.names:
             field = model_state.fields[name]
-            _name, path, args, kwargs = field.deconstruct()
+            _name, _path, args, kwargs = field.deconstruct()
             kwargs["db_index"] = db_index
             model_state.fields[name] = field.__class__(*args, **kwargs)
         # an index is nobody else's business: the related models need no new rendering
