@@ -26,3 +26,20 @@ def test_history_is_still_recorded_and_read(workspace, admin):
     rows = list(account.history.order_by("history_date").values_list("name", "history_type"))
     assert rows[0] == ("远景贸易", "+") and rows[-1] == ("远景科技", "~")
     assert account.history.model is Account.history.model
+
+
+def _indexed_columns(table: str) -> set[tuple[str, ...]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    return {tuple(c["columns"]) for c in constraints.values() if c["index"] or c["primary_key"]}
+
+
+@pytest.mark.parametrize("model", [Lead, Account])
+def test_a_history_table_is_indexed_by_its_record_alone(model):
+    history = model.history.model
+    indexed = _indexed_columns(history._meta.db_table)
+    assert indexed == {("history_id",), ("id",), ("history_date",), ("history_user_id",)}
+    # the record's own table keeps its indexes
+    assert ("owner_id",) in _indexed_columns(model._meta.db_table)

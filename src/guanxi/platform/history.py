@@ -11,6 +11,10 @@ nothing else, so that is the only copied column indexed (with the library's own 
 ``history_date`` and ``history_user``). The library indexes every copied foreign key and
 unique column too — twelve more index entries per history row on a lead, each written with
 every change and every imported row, and never read.
+
+A history row is written by a statement built once per model (``guanxi.platform.rowinsert``)
+from the record's values, without an instance of the historical model — unless someone
+listens to the library's signals about history rows, which need that instance.
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from django.utils import timezone
 from simple_history.manager import HistoricalQuerySet, HistoryManager
 from simple_history.models import HistoricalRecords as _HistoricalRecords
+from simple_history.signals import post_create_historical_record, pre_create_historical_record
+
+from guanxi.platform import rowinsert
 
 
 class BuiltOnceHistoryManager(HistoryManager):
@@ -47,3 +55,27 @@ class HistoricalRecords(_HistoricalRecords):
             if name != model._meta.pk.name:  # the record's id: its history is read by it
                 field.db_index = False
         return fields
+
+    def create_historical_record(self, instance: Any, history_type: str, using: Any = None) -> None:
+        model = getattr(instance, self.manager_name).model
+        if (
+            self.m2m_fields
+            or getattr(model, "history_relation", None) is not None
+            or pre_create_historical_record.has_listeners(model)
+            or post_create_historical_record.has_listeners(model)
+        ):
+            super().create_historical_record(instance, history_type, using)
+            return
+        using = using if self.use_base_model_db else None
+        values = {f.attname: getattr(instance, f.attname) for f in self.fields_included(instance)}
+        user = self.get_history_user(instance)
+        values.update(
+            history_date=getattr(instance, "_history_date", None) or timezone.now(),
+            history_change_reason=self.get_change_reason_for_object(instance, history_type, using),
+            history_type=history_type,
+            history_user_id=getattr(user, "pk", None),
+        )
+        if len(values) != len(rowinsert.columns(model)):  # columns of the library's own
+            super().create_historical_record(instance, history_type, using)
+            return
+        rowinsert.insert_values(model, values, using=using)

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.customers import identity, normalize
 from guanxi.customers import services as customers
 from guanxi.customers.models import Account, AccountContact, Contact, ContactPoint
+from guanxi.platform import rowinsert
 from guanxi.platform.audit import audit_event, record_audit
 from guanxi.platform.bulkupdate import update_columns
 from guanxi.platform.context import acting_in
@@ -252,7 +253,9 @@ def _route(lead: Lead, *, by: User | None) -> None:
 
 
 def _insert_one(lead: Lead, *, by: User | None, audit: dict[str, Any] | None) -> None:
-    lead.save()  # with its "created" history record, routed
+    # as lead.save() with its "created" history record, routed — by a statement built once
+    lead.public_id = lead.public_id or new_public_id(Lead.public_id_prefix)
+    rowinsert.insert(lead, signals=True)
     if audit is not None:
         record_audit(**audit)
     lead_created.send(sender=Lead, lead=lead, actor=by)
