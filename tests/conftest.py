@@ -48,6 +48,16 @@ class ApiClient:
         return self.client.delete("/api/v1" + path, headers=self._headers(headers))
 
 
+@pytest.fixture(autouse=True)
+def _forget_form_memos():
+    """A public form's settings are remembered by the process for two seconds; each test's
+    database is new, so nothing is remembered from one test to the next."""
+    yield
+    from guanxi.sales import web_to_lead
+
+    web_to_lead.forget_memos()
+
+
 @pytest.fixture
 def workspace(db):
     return make_workspace(slug="acme", name="ACME 贸易")

@@ -76,3 +76,14 @@ def test_production_settings_are_secure(monkeypatch):
     assert production.SECURE_HSTS_SECONDS >= 31536000
     assert production.SECURE_SSL_REDIRECT
     assert len(production.AUTH_PASSWORD_VALIDATORS) == 4
+
+
+def test_production_routes_leads_with_rules_kept_for_five_seconds(monkeypatch):
+    import importlib
+
+    monkeypatch.delenv("GUANXI_LEAD_RULES_CACHE_SECONDS", raising=False)
+    production = importlib.reload(importlib.import_module("guanxi.settings.production"))
+    assert production.LEAD_RULES_CACHE_SECONDS == 5
+    monkeypatch.setenv("GUANXI_LEAD_RULES_CACHE_SECONDS", "0")
+    production = importlib.reload(production)
+    assert production.LEAD_RULES_CACHE_SECONDS == 0

@@ -14,6 +14,7 @@ from guanxi.sales.catalogue_api import router as catalogue_router
 from guanxi.sales.contact_roles_api import router as contact_roles_router
 from guanxi.sales.forecasts_api import router as forecasts_router
 from guanxi.sales.lead_routing.api import router as lead_routing_router
+from guanxi.sales.leads_api import public_router as web_to_lead_router
 from guanxi.sales.leads_api import router as leads_router
 from guanxi.sales.metrics_api import router as metrics_router
 from guanxi.sales.orders_api import router as orders_router
@@ -36,6 +37,7 @@ api = create_api(
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
+api.add_router("/", web_to_lead_router)  # first: see guanxi.sales.leads_api
 api.add_router("/", platform_router)
 api.add_router("/", customers_router)
 api.add_router("/", duplicates_router)

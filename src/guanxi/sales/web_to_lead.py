@@ -197,10 +197,22 @@ def _settings_key(slug: str) -> str:
     return f"guanxi:w2l:form:{slug}"
 
 
+# and a second, shorter memory in the process itself: a busy form costs no trip to the shared
+# cache (and no unpickling) for every submission; a change reaches other processes after it
+SETTINGS_MEMO_SECONDS = 2
+_memo: dict[str, tuple[float, Any]] = {}
+
+
 def open_form(slug: str) -> WebToLeadSettings:
     """The form settings of an active workspace taking web leads (FormClosed otherwise).
     Read through the cache for a few seconds: a busy form then costs no query for them;
     saving the settings drops the cached copy."""
+    now = time.monotonic()
+    memo = _memo.get(slug)
+    if memo is not None and now - memo[0] < SETTINGS_MEMO_SECONDS:
+        if not memo[1]:
+            raise FormClosed()
+        return memo[1]
     cache = caches[getattr(settings, "GUANXI_WEB_TO_LEAD_CACHE", "default")]
     try:
         found = cache.get(_settings_key(slug))
@@ -217,12 +229,21 @@ def open_form(slug: str) -> WebToLeadSettings:
             cache.set(_settings_key(slug), found, timeout=SETTINGS_TTL)
         except Exception:
             log.exception("web-to-lead settings cache unavailable")
+    if len(_memo) >= 1000:
+        _memo.clear()
+    _memo[slug] = (now, found)
     if not found:
         raise FormClosed()
     return found
 
 
+def forget_memos() -> None:
+    """Drop what this process remembers of every form (the shared cache keeps its copies)."""
+    _memo.clear()
+
+
 def _forget_form(slug: str) -> None:
+    _memo.pop(slug, None)
     try:
         caches[getattr(settings, "GUANXI_WEB_TO_LEAD_CACHE", "default")].delete(_settings_key(slug))
     except Exception:

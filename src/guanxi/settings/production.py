@@ -13,3 +13,9 @@ SECURE_HSTS_SECONDS = int(env_str("GUANXI_HSTS_SECONDS", "31536000")) if _https 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Lead routing keeps the rules, teams' members and least-loaded counts it read for this many
+# seconds instead of asking before every lead (docs/lead-routing.md): a rule changed in one
+# server process reaches the others within them. GUANXI_LEAD_RULES_CACHE_SECONDS=0 asks
+# every time, as the embedded mode does.
+LEAD_RULES_CACHE_SECONDS = float(env_str("GUANXI_LEAD_RULES_CACHE_SECONDS", "5"))

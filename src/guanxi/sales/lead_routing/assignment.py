@@ -58,8 +58,13 @@ class Candidate:
     team_id: int | None
 
     def user(self) -> User:
-        # a reference to the user row for foreign keys (owner, notification recipient)
-        return User(pk=self.user_id, username=self.username)
+        # a reference to the user row for foreign keys (owner, notification recipient), made
+        # once per candidate: members kept between leads give every lead the same one
+        found = self.__dict__.get("_user")
+        if found is None:
+            found = User(pk=self.user_id, username=self.username)
+            self.__dict__["_user"] = found
+        return found
 
 
 def role_may_own_leads(role_key: str, is_system: bool, permissions: dict | None) -> bool:

@@ -3,9 +3,10 @@
 Every write of a rule, policy or the routing settings gives the workspace's settings row a
 new ``rules_stamp``. Routing a lead reads the stamp (and the workspace's time zone) in one
 small query and rebuilds the compiled rules only when it differs, so every process sees a
-change at its next lead. ``GUANXI_LEAD_RULES_CACHE_SECONDS`` (default 0) lets a process skip
-even that query for a few seconds, at the price of a change taking that long to reach other
-processes (the process that made it drops its copy at once).
+change at its next lead. ``GUANXI_LEAD_RULES_CACHE_SECONDS`` (5 with the production
+settings, else 0) lets a process skip even that query for a few seconds, at the price of a
+change taking that long to reach other processes (the process that made it drops its copy
+at once).
 """
 
 from __future__ import annotations
@@ -236,13 +237,13 @@ _cache: dict[int, _Entry] = {}
 
 def cache_seconds() -> float:
     """``GUANXI_LEAD_RULES_CACHE_SECONDS``: how long a process may route with what it read of
-    the rules and of the teams' members without asking whether they changed (0: ask for
-    every lead)."""
-    return float(
-        getattr(settings, "LEAD_RULES_CACHE_SECONDS", None)
-        or os.environ.get("GUANXI_LEAD_RULES_CACHE_SECONDS")
-        or 0
-    )
+    the rules, the teams' members and least-loaded counts without asking whether they
+    changed (0: ask for every lead). The production settings default to 5, the others to 0;
+    the ``LEAD_RULES_CACHE_SECONDS`` setting wins over the environment."""
+    value = getattr(settings, "LEAD_RULES_CACHE_SECONDS", None)
+    if value is None:
+        value = os.environ.get("GUANXI_LEAD_RULES_CACHE_SECONDS") or 0
+    return float(value)
 
 
 def routing_config(workspace_id: int) -> RoutingConfig:
