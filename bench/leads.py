@@ -5,9 +5,10 @@ normalization, the lead saved and announced) through Django's test client.
     python bench/leads.py --leads 2000                 # SQLite in a temp folder
 
 Builds the workspace of ``bench/lead_routing.py`` (``--users`` users in 50 teams, 50
-assignment rules, 30 scoring rules, three follow-up policies; with ``--no-rules``, the
-``guanxi generate`` sales force of five teams and no rules), opens its web form, then posts
-``--leads`` submissions
+assignment rules, 30 scoring rules, three follow-up policies, ``--existing`` earlier leads —
+routed, most of them worked —, statistics gathered; with ``--no-rules``, the ``guanxi
+generate`` sales force of five teams, no rules and no earlier leads), opens its web form,
+then posts ``--leads`` submissions
 (JSON and form-encoded alternately, from many client addresses; with ``--workers N``, N
 processes post at once, as N web server workers would) with the rate limits
 raised for the run. Prints one JSON object per line: leads/s, p50/p95 ms, and the queries
