@@ -4,6 +4,10 @@ normalization, the lead saved and announced) through Django's test client.
     GUANXI_DATABASE_URL=postgres://postgres@127.0.0.1:5432/leads_bench python bench/leads.py
     python bench/leads.py --leads 2000                 # SQLite in a temp folder
 
+It runs with the development settings, where routing asks for every lead whether the rules
+changed; ``GUANXI_LEAD_RULES_CACHE_SECONDS=5`` in the environment routes as the production
+settings do.
+
 Builds the workspace of ``bench/lead_routing.py`` (``--users`` users in 50 teams, 50
 assignment rules, 30 scoring rules, three follow-up policies, ``--existing`` earlier leads —
 routed, most of them worked —, statistics gathered; with ``--no-rules``, the ``guanxi
