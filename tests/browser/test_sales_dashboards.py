@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from guanxi.sales.models import ForecastAdjustment
 from tests.browser.conftest import PASSWORD, axe_violations, horizontal_overflow, sign_in
@@ -35,7 +36,8 @@ def test_dashboard_charts_and_an_inline_adjustment(new_page, org):
     page.goto("/dashboards/sales/?period=2026-Q4")
     for key in ("pipeline_by_stage", "conversion_funnel", "win_rate"):
         page.locator(f'[data-chart="gx-chart-{key}"] canvas').wait_for()
-    assert page.locator("section.gx-metric table").count() == 9  # lead response included
+    # every section loads its table by itself (hx-trigger="load"): wait for all nine
+    expect(page.locator("section.gx-metric table")).to_have_count(9)  # lead response included
     assert axe_violations(page) == []
     shot(page, "sales-dashboard")
 
