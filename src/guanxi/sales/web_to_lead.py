@@ -210,9 +210,19 @@ def open_form(slug: str) -> WebToLeadSettings:
     now = time.monotonic()
     memo = _memo.get(slug)
     if memo is not None and now - memo[0] < SETTINGS_MEMO_SECONDS:
-        if not memo[1]:
-            raise FormClosed()
-        return memo[1]
+        found = memo[1]
+    else:
+        found = _shared_form(slug)
+        if len(_memo) >= 1000:
+            _memo.clear()
+        _memo[slug] = (now, found)
+    if not found:
+        raise FormClosed()
+    return found
+
+
+def _shared_form(slug: str) -> WebToLeadSettings | bool:
+    """The settings from the shared cache, or the database (then cached); False: closed."""
     cache = caches[getattr(settings, "GUANXI_WEB_TO_LEAD_CACHE", "default")]
     try:
         found = cache.get(_settings_key(slug))
@@ -229,11 +239,6 @@ def open_form(slug: str) -> WebToLeadSettings:
             cache.set(_settings_key(slug), found, timeout=SETTINGS_TTL)
         except Exception:
             log.exception("web-to-lead settings cache unavailable")
-    if len(_memo) >= 1000:
-        _memo.clear()
-    _memo[slug] = (now, found)
-    if not found:
-        raise FormClosed()
     return found
 
 

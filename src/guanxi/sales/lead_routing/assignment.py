@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.db import connection
@@ -57,14 +58,11 @@ class Candidate:
     username: str
     team_id: int | None
 
+    @cached_property
     def user(self) -> User:
         # a reference to the user row for foreign keys (owner, notification recipient), made
         # once per candidate: members kept between leads give every lead the same one
-        found = self.__dict__.get("_user")
-        if found is None:
-            found = User(pk=self.user_id, username=self.username)
-            self.__dict__["_user"] = found
-        return found
+        return User(pk=self.user_id, username=self.username)
 
 
 def role_may_own_leads(role_key: str, is_system: bool, permissions: dict | None) -> bool:
@@ -101,28 +99,45 @@ def _members_query(**filters: Any) -> CompiledValues:
 _MEMBERS = {"team": _members_query(by="team_id"), "user": _members_query(by="user_id")}
 
 
-# with GUANXI_LEAD_RULES_CACHE_SECONDS: (workspace, "team"|"user", id) -> (read at, members)
-_kept: dict[tuple[int, str, int], tuple[float, list[Candidate]]] = {}
 KEPT_AT_MOST = 10_000
+
+
+class _Kept(dict):
+    """What a process keeps for ``GUANXI_LEAD_RULES_CACHE_SECONDS``: key (workspace id
+    first) -> (read at, value)."""
+
+    def fresh(self, key: tuple, ttl: float) -> Any:
+        """The value kept under ``key`` if it is younger than ``ttl`` seconds, else None."""
+        kept = self.get(key)
+        return kept[1] if kept is not None and time.monotonic() - kept[0] < ttl else None
+
+    def keep(self, key: tuple, value: Any) -> Any:
+        if len(self) >= KEPT_AT_MOST:
+            self.clear()
+        self[key] = (time.monotonic(), value)
+        return value
+
+    def forget(self, workspace_id: int) -> None:
+        for key in [k for k in self if k[0] == workspace_id]:
+            del self[key]
+
+
+# (workspace, "team"|"user", id) -> members; (workspace, team) -> open leads by user, kept
+# up with the leads this process gives until counted again
+_kept = _Kept()
+_loads_kept = _Kept()
 
 
 def _members(workspace_id: int, exclude: Collection[int], *, by: str, value: int) -> list:
     """Active members (in the workspace and as users) whose role may work leads, in a
     fixed order (membership id): one query, plain values — or none, for as long as
     ``GUANXI_LEAD_RULES_CACHE_SECONDS`` lets a process keep what it read."""
-    ttl = cache_seconds()
-    if not ttl:
+    ttl, key = cache_seconds(), (workspace_id, by, value)
+    members = _kept.fresh(key, ttl) if ttl else None
+    if members is None:
         members = _read_members(workspace_id, by, value)
-    else:
-        key, now = (workspace_id, by, value), time.monotonic()
-        kept = _kept.get(key)
-        if kept is not None and now - kept[0] < ttl:
-            members = kept[1]
-        else:
-            members = _read_members(workspace_id, by, value)
-            if len(_kept) >= KEPT_AT_MOST:
-                _kept.clear()
-            _kept[key] = (now, members)
+        if ttl:
+            _kept.keep(key, members)
     return [m for m in members if m.user_id not in exclude] if exclude else members
 
 
@@ -136,13 +151,8 @@ def _read_members(workspace_id: int, by: str, value: int) -> list[Candidate]:
     ]
 
 
-def _forget_members(workspace_id: int) -> None:
-    for kept in (_kept, _loads_kept):
-        for key in [k for k in kept if k[0] == workspace_id]:
-            del kept[key]
-
-
-also_forget(_forget_members)
+also_forget(_kept.forget)
+also_forget(_loads_kept.forget)
 
 
 def next_turn(workspace_id: int, team_id: int, count: int = 1) -> int:
@@ -176,29 +186,20 @@ def open_loads(workspace_id: int, user_ids: list[int]) -> dict[int, int]:
     )
 
 
-# with GUANXI_LEAD_RULES_CACHE_SECONDS: (workspace, team) -> (read at, open leads by user),
-# counted again once that old; the leads this process gives meanwhile are added as it goes
-_loads_kept: dict[tuple[int, int], tuple[float, dict[int, int]]] = {}
-
-
 def _team_loads(workspace_id: int, team_id: int, members: Sequence[Candidate]) -> dict[int, int]:
     """Each member's open leads: counted for every lead — or, for as long as
     ``GUANXI_LEAD_RULES_CACHE_SECONDS`` lets a process keep what it read, counted once and
     then kept up by the process (what other processes gave or closed meanwhile is seen at
     the next count)."""
-    ttl = cache_seconds()
+    ttl, key = cache_seconds(), (workspace_id, team_id)
     user_ids = [m.user_id for m in members]
     if not ttl:
         return open_loads(workspace_id, user_ids)
-    key, now = (workspace_id, team_id), time.monotonic()
-    kept = _loads_kept.get(key)
-    if kept is None or now - kept[0] >= ttl or not set(user_ids) <= kept[1].keys():
-        if len(_loads_kept) >= KEPT_AT_MOST:
-            _loads_kept.clear()
+    loads = _loads_kept.fresh(key, ttl)
+    if loads is None or not set(user_ids) <= loads.keys():
         counted = open_loads(workspace_id, user_ids)
-        kept = (now, {user_id: counted.get(user_id, 0) for user_id in user_ids})
-        _loads_kept[key] = kept
-    return kept[1]
+        loads = _loads_kept.keep(key, {user_id: counted.get(user_id, 0) for user_id in user_ids})
+    return loads
 
 
 def _pick(workspace_id: int, team_id: int, members: Sequence[Candidate], method: str) -> Candidate:
@@ -228,7 +229,7 @@ def resolve(
         if target.user_id is None or target.user_id in exclude:
             return None
         members = _members(workspace_id, exclude, by="user", value=target.user_id)
-        return (members[0].user(), members[0].team_id) if members else None
+        return (members[0].user, members[0].team_id) if members else None
     if target.team_id is None:
         return None
     if target.method == Method.QUEUE:
@@ -237,7 +238,7 @@ def resolve(
     if not members:
         return None
     chosen = _pick(workspace_id, target.team_id, members, target.method)
-    return chosen.user(), target.team_id
+    return chosen.user, target.team_id
 
 
 def choose(
@@ -301,7 +302,7 @@ class BatchChooser:
             members = self._candidates("user", target.user_id) if target.user_id else []
             if not members:
                 return None
-            return Assignment(members[0].user(), members[0].team_id, rule, target.method,
+            return Assignment(members[0].user, members[0].team_id, rule, target.method,
                               fallback)  # fmt: skip
         if target.team_id is None:
             return None
@@ -318,7 +319,7 @@ class BatchChooser:
             waiting = self._waiting.setdefault(target.team_id, [])
             waiting.append((len(self.chosen), members))
             return Assignment(None, target.team_id, rule, target.method, fallback)
-        return Assignment(pick.user(), target.team_id, rule, target.method, fallback)
+        return Assignment(pick.user, target.team_id, rule, target.method, fallback)
 
     def choose(self, lead: Lead, *, score: int) -> int:
         """Choose for ``lead``; the index of its assignment in ``chosen``."""
@@ -343,7 +344,7 @@ class BatchChooser:
             for offset, (index, members) in enumerate(waiting):
                 pick = members[(first + offset - 1) % len(members)]
                 was = self.chosen[index]
-                self.chosen[index] = Assignment(pick.user(), team_id, was.rule, was.method,
+                self.chosen[index] = Assignment(pick.user, team_id, was.rule, was.method,
                                                 was.fallback)  # fmt: skip
         for team_id, (_first, used) in self._ties.items():
             if used > 1:
