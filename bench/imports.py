@@ -11,7 +11,11 @@ into a workspace with `guanxi import` in a child process, as a user would:
 ``--type interactions`` writes a call and message log instead (contacts named by the phone
 of an existing contact, 1 % unknown numbers, 1 % repeated external ids).
 
-Prints one JSON object per line; ``peak_mb`` is the importing process's peak RSS.
+Prints one JSON object per line; ``peak_mb`` is the importing process's peak RSS. When
+PostgreSQL runs on this machine, the line also says where the processor time went: the
+importing process's and the database's (every ``postgres`` process: the import's backends,
+WAL writer, checkpointer) per row, and the rows per second those would allow if every core
+did nothing else (``cpu_bound_rows_per_s``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import time
 from pathlib import Path
 
 import django
+from django.db import connection
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings.dev")
 os.environ.setdefault("GUANXI_DEBUG", "false")
@@ -99,8 +104,32 @@ def guanxi(*args: str) -> list[str]:
     return [sys.executable, "-m", "guanxi", *args]
 
 
-def run_import(path: Path, workspace: str, *extra: str) -> tuple[dict, float, float]:
-    """Runs `guanxi import` to the end; returns its JSON line, seconds and peak RSS in MB."""
+def database_cpu_seconds() -> float | None:
+    """Processor seconds used so far by this machine's PostgreSQL processes (None when the
+    database is elsewhere, or not PostgreSQL)."""
+    if connection.vendor != "postgresql" or not Path("/proc/self/stat").exists():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, seen = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name, _, rest = text.partition(" (")[2].rpartition(") ")
+        if name == "postgres":
+            # utime, stime, and cutime, cstime: the postmaster's count of its ended children —
+            # the backends of connections that closed meanwhile (fields 14 to 17)
+            total += sum(int(value) for value in rest.split()[11:15])
+            seen = True
+    return total / ticks if seen else None
+
+
+def run_import(path: Path, workspace: str, *extra: str) -> tuple[dict, float, float, dict]:
+    """Runs `guanxi import` to the end; returns its JSON line, seconds, peak RSS in MB and
+    where the processor time went."""
+    database_before = database_cpu_seconds()
+    own = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.monotonic()
     process = subprocess.run(
         guanxi("import", str(path), "--workspace", workspace, "--policy", "skip", *extra),
@@ -109,8 +138,22 @@ def run_import(path: Path, workspace: str, *extra: str) -> tuple[dict, float, fl
     if process.returncode:
         raise SystemExit(f"the import failed: {process.stderr[-3000:]}")
     seconds = time.monotonic() - began
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return json.loads(process.stdout.strip().splitlines()[-1]), seconds, peak
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    importer = usage.ru_utime + usage.ru_stime - own.ru_utime - own.ru_stime
+    database_after = database_cpu_seconds()
+    cpu = {"importer_cpu_s": round(importer, 1)}
+    if database_before is not None and database_after is not None:
+        database = database_after - database_before
+        rows = sum(1 for _ in path.open("rb")) - 1
+        per_row = (importer + database) / rows
+        cpu.update(
+            database_cpu_s=round(database, 1),
+            importer_cpu_us_per_row=round(importer / rows * 1e6),
+            database_cpu_us_per_row=round(database / rows * 1e6),
+            cores_busy=round((importer + database) / seconds, 2),
+            cpu_bound_rows_per_s=round((os.cpu_count() or 1) / per_row),
+        )
+    return json.loads(process.stdout.strip().splitlines()[-1]), seconds, usage.ru_maxrss / 1024, cpu
 
 
 def kill_and_resume(path: Path, workspace: Workspace, slug: str, prefix: str) -> dict:
@@ -175,11 +218,11 @@ def main() -> None:
         prefix = f"B{args.seed}"
         write = write_csv if args.type == "contacts" else write_interactions
         made = write(path, rows=args.rows, workspace=workspace, seed=args.seed, prefix=prefix)
-        counts, seconds, peak = run_import(path, args.workspace, "--type", args.type)
+        counts, seconds, peak, cpu = run_import(path, args.workspace, "--type", args.type)
         print(json.dumps({
             "bench": f"import_{args.type}", "rows": args.rows, "existing_contacts": existing,
             "seconds": round(seconds, 1), "rows_per_s": round(args.rows / seconds),
-            "peak_mb": round(peak), **made, **counts,
+            "peak_mb": round(peak), **cpu, **made, **counts,
         }), flush=True)  # fmt: skip
         if args.kill and args.type == "contacts":
             path2 = Path(folder) / "contacts2.csv"
