@@ -141,10 +141,11 @@ def run_import(path: Path, workspace: str, *extra: str) -> tuple[dict, float, fl
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     importer = usage.ru_utime + usage.ru_stime - own.ru_utime - own.ru_stime
     database_after = database_cpu_seconds()
+    counts = json.loads(process.stdout.strip().splitlines()[-1])
     cpu = {"importer_cpu_s": round(importer, 1)}
     if database_before is not None and database_after is not None:
         database = database_after - database_before
-        rows = sum(1 for _ in path.open("rb")) - 1
+        rows = counts["total"]
         per_row = (importer + database) / rows
         cpu.update(
             database_cpu_s=round(database, 1),
@@ -153,7 +154,7 @@ def run_import(path: Path, workspace: str, *extra: str) -> tuple[dict, float, fl
             cores_busy=round((importer + database) / seconds, 2),
             cpu_bound_rows_per_s=round((os.cpu_count() or 1) / per_row),
         )
-    return json.loads(process.stdout.strip().splitlines()[-1]), seconds, usage.ru_maxrss / 1024, cpu
+    return counts, seconds, usage.ru_maxrss / 1024, cpu
 
 
 def kill_and_resume(path: Path, workspace: Workspace, slug: str, prefix: str) -> dict:
